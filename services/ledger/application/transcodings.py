@@ -1,0 +1,32 @@
+"""How domain value types are stored in the event store's JSON."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from eventsourcing.persistence import Transcoding
+
+from ledger.domain.money import Leg
+
+
+class DateAsISO(Transcoding):
+    type = dt.date
+    name = "date_iso"
+
+    def encode(self, obj: dt.date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> dt.date:
+        return dt.date.fromisoformat(data)
+
+
+class LegAsDict(Transcoding):
+    type = Leg
+    name = "leg"
+
+    def encode(self, obj: Leg) -> dict[str, Any]:
+        return obj.as_dict()
+
+    def decode(self, data: dict[str, Any]) -> Leg:
+        return Leg(str(data["account"]), int(data["amount"]), str(data["currency"]))

@@ -1,0 +1,112 @@
+"""Running one command: idempotency check, decision, group commit, retry on conflict."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Repository
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from ledger.domain.errors import DomainError, NotFound, VersionMismatch
+
+A = TypeVar("A", bound=Aggregate)
+
+MAX_ATTEMPTS = 12
+
+
+class ConcurrencyConflict(DomainError):
+    code = "concurrency-conflict"
+    title = "Concurrent change"
+
+
+@dataclass(frozen=True)
+class Context:
+    """Who asks, under which idempotency key, and which version they last saw."""
+
+    actor: str
+    idempotency_key: str
+    expected_version: int | None = None
+
+    def meta(self) -> dict[str, str]:
+        return {"actor": self.actor, "idempotency_key": self.idempotency_key}
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """The answer to a recording command: ids it created, and its log position."""
+
+    response: dict[str, Any]
+    position: int
+    replayed: bool = False
+
+
+def fingerprint(command: str, args: dict[str, Any]) -> str:
+    """A stable digest of a request: the same key with a different body is refused."""
+
+    def default(o: object) -> str:
+        if isinstance(o, (dt.date, UUID)):
+            return str(o)
+        msg = f"cannot fingerprint {type(o).__name__}"
+        raise TypeError(msg)
+
+    canonical = json.dumps(
+        {"command": command, "args": args}, sort_keys=True, separators=(",", ":"), default=default
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class UnitOfWork:
+    """Loads aggregates for one attempt at a command and collects what changed."""
+
+    def __init__(self, repository: Repository[UUID], ctx: Context) -> None:
+        self._repository = repository
+        self.ctx = ctx
+        self.changed: list[Aggregate] = []
+
+    def get(self, cls: type[A], aggregate_id: UUID, what: str, *, target: bool = False) -> A:
+        """Load an aggregate; ``target=True`` applies the caller's If-Match version."""
+        try:
+            aggregate = self._repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFound(f"{what} not found") from None
+        if not isinstance(aggregate, cls):
+            raise NotFound(f"{what} not found")
+        expected = self.ctx.expected_version
+        if target and expected is not None and aggregate.version != expected:
+            raise VersionMismatch(
+                f"{what} is at version {aggregate.version}, the request expected {expected}; "
+                "read it again and decide on its current state"
+            )
+        return aggregate
+
+    def exists(self, aggregate_id: UUID) -> bool:
+        try:
+            self._repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return False
+        return True
+
+    def add(self, *aggregates: Aggregate) -> None:
+        self.changed.extend(aggregates)
+
+
+def with_retries(attempt: Callable[[], Recorded]) -> Recorded:
+    """Re-run a command whose commit lost a version race; it re-decides on fresh state."""
+    for n in range(MAX_ATTEMPTS):
+        try:
+            return attempt()
+        except IntegrityError:
+            # Jittered backoff spreads racers out so one of them wins each round.
+            time.sleep(random.uniform(0, 0.002 * (n + 1)))
+    raise ConcurrencyConflict(
+        f"the command lost {MAX_ATTEMPTS} races for the same records; try again"
+    )

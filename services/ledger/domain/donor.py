@@ -1,0 +1,164 @@
+"""A donor, and the facts it records without a grant: operating costs and in-kind gifts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import event
+
+from ledger.domain import chart
+from ledger.domain.account import check_category, check_description
+from ledger.domain.entries import (
+    EntryOwner,
+    EntryState,
+    check_value_date,
+    legs_tuple,
+)
+from ledger.domain.errors import InvalidValue
+from ledger.domain.grant import check_reference
+from ledger.domain.money import Leg, check_amount, check_currency
+from ledger.domain.registry import check_code, check_text, registry_id
+
+QUANTITY_NAMES: frozenset[str] = frozenset(
+    {"teachers_trained", "hours", "courses", "participants", "schools_reached"}
+)
+MAX_QUANTITY = 10**9
+
+
+def check_quantities(quantities: dict[str, int]) -> dict[str, int]:
+    for name, value in quantities.items():
+        if name not in QUANTITY_NAMES:
+            raise InvalidValue(f"quantity {name!r} is not one of {sorted(QUANTITY_NAMES)}")
+        if type(value) is not int or not 0 <= value <= MAX_QUANTITY:
+            raise InvalidValue(f"quantity {name!r} must be an integer 0..{MAX_QUANTITY}")
+    return dict(sorted(quantities.items()))
+
+
+class Donor(EntryOwner):
+    @staticmethod
+    def create_id(code: str, **_: Any) -> UUID:
+        return registry_id("donor", code)
+
+    @classmethod
+    def register(cls, *, code: str, name: str, actor: str, idempotency_key: str) -> Donor:
+        return cls(
+            code=check_code(code),
+            name=check_text(name, "name"),
+            actor=actor,
+            idempotency_key=idempotency_key,
+        )
+
+    @event("Registered")
+    def __init__(self, code: str, name: str, actor: str, idempotency_key: str) -> None:
+        self.code = code
+        self.name = name
+        self.entries: dict[str, EntryState] = {}
+
+    # -- operating costs ----------------------------------------------------------
+
+    def cover_operating_cost(
+        self,
+        *,
+        entry_id: str,
+        amount: int,
+        currency: str,
+        category: str,
+        programme: str | None,
+        value_date: dt.date,
+        reference: str,
+        description: str,
+        actor: str,
+        idempotency_key: str,
+    ) -> None:
+        check_amount(amount)
+        check_currency(currency)
+        self._operating_cost_covered(
+            entry_id=entry_id,
+            amount=amount,
+            currency=currency,
+            category=check_category(category),
+            programme=programme,
+            value_date=check_value_date(value_date),
+            reference=check_reference(reference),
+            description=check_description(description),
+            legs=chart.operating_cost(self.code, category, amount, currency),
+            actor=actor,
+            idempotency_key=idempotency_key,
+        )
+
+    @event("OperatingCostCovered")
+    def _operating_cost_covered(
+        self,
+        entry_id: str,
+        amount: int,
+        currency: str,
+        category: str,
+        programme: str | None,
+        value_date: dt.date,
+        reference: str,
+        description: str,
+        legs: tuple[Leg, ...],
+        actor: str,
+        idempotency_key: str,
+    ) -> None:
+        self.entries[entry_id] = EntryState("operating-cost", amount, currency, legs_tuple(legs))
+
+    # -- in-kind contributions ------------------------------------------------------
+
+    def contribute_in_kind(
+        self,
+        *,
+        entry_id: str,
+        kind: str,
+        fair_value: int,
+        currency: str,
+        valuation_basis: str,
+        quantities: dict[str, int],
+        school: str | None,
+        programme: str | None,
+        value_date: dt.date,
+        actor: str,
+        idempotency_key: str,
+    ) -> None:
+        check_amount(fair_value)
+        check_currency(currency)
+        if (school is None) == (programme is None):
+            raise InvalidValue("an in-kind contribution goes to exactly one school or programme")
+        self._in_kind_contributed(
+            entry_id=entry_id,
+            kind=check_category(kind, "kind"),
+            fair_value=fair_value,
+            currency=currency,
+            valuation_basis=check_text(valuation_basis, "valuation_basis", 500),
+            quantities=check_quantities(quantities),
+            school=school,
+            programme=programme,
+            value_date=check_value_date(value_date),
+            legs=chart.in_kind(
+                self.code, kind, fair_value, currency, school=school, programme=programme
+            ),
+            actor=actor,
+            idempotency_key=idempotency_key,
+        )
+
+    @event("InKindContributed")
+    def _in_kind_contributed(
+        self,
+        entry_id: str,
+        kind: str,
+        fair_value: int,
+        currency: str,
+        valuation_basis: str,
+        quantities: dict[str, int],
+        school: str | None,
+        programme: str | None,
+        value_date: dt.date,
+        legs: tuple[Leg, ...],
+        actor: str,
+        idempotency_key: str,
+    ) -> None:
+        self.entries[entry_id] = EntryState("in-kind", fair_value, currency, legs_tuple(legs))
+
+    # -- reversal -------------------------------------------------------------------
