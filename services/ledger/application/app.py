@@ -8,11 +8,13 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import JSONTranscoder
 
 from ledger.application.committer import GroupCommitter
 from ledger.application.transcodings import DateAsISO, LegAsDict
 from ledger.application.unit_of_work import (
+    A,
     Context,
     Recorded,
     UnitOfWork,
@@ -54,7 +56,7 @@ class LedgerApplication(Application[UUID]):
 
     # -- the command pipeline -------------------------------------------------------
 
-    def _record(
+    def _run_command(
         self, ctx: Context, command: str, args: dict[str, Any], decide: Decision
     ) -> Recorded:
         check_key(ctx.idempotency_key)
@@ -82,7 +84,7 @@ class LedgerApplication(Application[UUID]):
 
     def _replay(self, cid: UUID, command: str, digest: str) -> Recorded | None:
         try:
-            claim = self.repository.get(cid)
+            claim: IdempotencyClaim = self.repository.get(cid)
         except AggregateNotFoundError:
             return None
         assert isinstance(claim, IdempotencyClaim)
@@ -99,7 +101,7 @@ class LedgerApplication(Application[UUID]):
             uow.add(Donor.register(code=code, name=name, **ctx.meta()))
             return {"code": code}
 
-        return self._record(ctx, "register_donor", {"code": code, "name": name}, decide)
+        return self._run_command(ctx, "register_donor", {"code": code, "name": name}, decide)
 
     def register_programme(self, ctx: Context, *, code: str, name: str) -> Recorded:
         def decide(uow: UnitOfWork) -> dict[str, Any]:
@@ -107,7 +109,7 @@ class LedgerApplication(Application[UUID]):
             uow.add(Programme.register(code=code, name=name, **ctx.meta()))
             return {"code": code}
 
-        return self._record(ctx, "register_programme", {"code": code, "name": name}, decide)
+        return self._run_command(ctx, "register_programme", {"code": code, "name": name}, decide)
 
     def register_school(
         self,
@@ -120,7 +122,7 @@ class LedgerApplication(Application[UUID]):
         district: str,
         hub: str | None = None,
     ) -> Recorded:
-        args = {
+        args: dict[str, Any] = {
             "code": code,
             "name": name,
             "school_type": school_type,
@@ -148,7 +150,7 @@ class LedgerApplication(Application[UUID]):
             uow.add(school, SchoolAccount.open(school=code, **ctx.meta()))
             return {"code": code}
 
-        return self._record(ctx, "register_school", args, decide)
+        return self._run_command(ctx, "register_school", args, decide)
 
     # -- grants ---------------------------------------------------------------------
 
@@ -164,7 +166,7 @@ class LedgerApplication(Application[UUID]):
         value_date: dt.date,
         reference: str,
     ) -> Recorded:
-        args = {
+        args: dict[str, Any] = {
             "donor": donor,
             "school": school,
             "programme": programme,
@@ -184,7 +186,7 @@ class LedgerApplication(Application[UUID]):
             uow.add(grant, new_locator(entry_id, "commitment", grant, **ctx.meta()))
             return {"grant_id": str(grant.id), "entry_id": entry_id}
 
-        return self._record(ctx, "commit_grant", args, decide)
+        return self._run_command(ctx, "commit_grant", args, decide)
 
     def disburse(
         self,
@@ -196,7 +198,7 @@ class LedgerApplication(Application[UUID]):
         value_date: dt.date,
         payment_reference: str,
     ) -> Recorded:
-        args = {
+        args: dict[str, Any] = {
             "grant_id": grant_id,
             "amount": amount,
             "currency": currency,
@@ -220,7 +222,7 @@ class LedgerApplication(Application[UUID]):
             uow.add(grant, account, new_locator(entry_id, "disbursement", grant, **ctx.meta()))
             return {"grant_id": str(grant_id), "entry_id": entry_id}
 
-        return self._record(ctx, "disburse", args, decide)
+        return self._run_command(ctx, "disburse", args, decide)
 
     def reduce_grant(
         self,
@@ -232,7 +234,12 @@ class LedgerApplication(Application[UUID]):
         reason: str,
     ) -> Recorded:
         """Reduce a grant's undisbursed commitment; ``amount=None`` cancels all of it."""
-        args = {"grant_id": grant_id, "amount": amount, "value_date": value_date, "reason": reason}
+        args: dict[str, Any] = {
+            "grant_id": grant_id,
+            "amount": amount,
+            "value_date": value_date,
+            "reason": reason,
+        }
 
         def decide(uow: UnitOfWork) -> dict[str, Any]:
             grant = uow.get(Grant, grant_id, f"grant {grant_id}", target=True)
@@ -247,7 +254,7 @@ class LedgerApplication(Application[UUID]):
             uow.add(grant, new_locator(entry_id, "reduction", grant, **ctx.meta()))
             return {"grant_id": str(grant_id), "entry_id": entry_id, "amount": reduced}
 
-        return self._record(ctx, "reduce_grant", args, decide)
+        return self._run_command(ctx, "reduce_grant", args, decide)
 
     # -- school expenditure, operating costs, in kind -------------------------------
 
@@ -263,7 +270,7 @@ class LedgerApplication(Application[UUID]):
         reference: str,
         description: str = "",
     ) -> Recorded:
-        args = {
+        args: dict[str, Any] = {
             "school": school,
             "amount": amount,
             "currency": currency,
@@ -289,7 +296,7 @@ class LedgerApplication(Application[UUID]):
             uow.add(account, new_locator(entry_id, "expenditure", account, **ctx.meta()))
             return {"school": school, "entry_id": entry_id}
 
-        return self._record(ctx, "record_expenditure", args, decide)
+        return self._run_command(ctx, "record_expenditure", args, decide)
 
     def cover_operating_cost(
         self,
@@ -304,7 +311,7 @@ class LedgerApplication(Application[UUID]):
         reference: str,
         description: str = "",
     ) -> Recorded:
-        args = {
+        args: dict[str, Any] = {
             "donor": donor,
             "amount": amount,
             "currency": currency,
@@ -334,7 +341,7 @@ class LedgerApplication(Application[UUID]):
             uow.add(donor_agg, new_locator(entry_id, "operating-cost", donor_agg, **ctx.meta()))
             return {"donor": donor, "entry_id": entry_id}
 
-        return self._record(ctx, "cover_operating_cost", args, decide)
+        return self._run_command(ctx, "cover_operating_cost", args, decide)
 
     def contribute_in_kind(
         self,
@@ -350,7 +357,7 @@ class LedgerApplication(Application[UUID]):
         programme: str | None,
         value_date: dt.date,
     ) -> Recorded:
-        args = {
+        args: dict[str, Any] = {
             "donor": donor,
             "kind": kind,
             "fair_value": fair_value,
@@ -375,14 +382,15 @@ class LedgerApplication(Application[UUID]):
             uow.add(donor_agg, new_locator(entry_id, "in-kind", donor_agg, **ctx.meta()))
             return {"donor": donor, "entry_id": entry_id}
 
-        return self._record(ctx, "contribute_in_kind", args, decide)
+        return self._run_command(ctx, "contribute_in_kind", args, decide)
 
     # -- reversal ---------------------------------------------------------------------
 
     def reverse_entry(
-        self, ctx: Context, *, entry_id: UUID, reason: str, value_date: dt.date
+        self, ctx: Context, *, entry_id: UUID, reason: str, value_date: dt.date | None = None
     ) -> Recorded:
-        args = {"entry_id": entry_id, "reason": reason, "value_date": value_date}
+        """Reverse an entry; ``value_date=None`` dates the reversal today (UTC)."""
+        args: dict[str, Any] = {"entry_id": entry_id, "reason": reason, "value_date": value_date}
 
         def decide(uow: UnitOfWork) -> dict[str, Any]:
             locator = uow.get(EntryLocator, entry_id, f"entry {entry_id}")
@@ -393,7 +401,7 @@ class LedgerApplication(Application[UUID]):
             reversed_entry = owner.reverse(
                 entry_id=str(entry_id),
                 reversal_entry_id=reversal_id,
-                value_date=value_date,
+                value_date=value_date or dt.datetime.now(dt.UTC).date(),
                 reason=reason,
                 **ctx.meta(),
             )
@@ -412,7 +420,7 @@ class LedgerApplication(Application[UUID]):
             )
             return {"entry_id": reversal_id, "reverses": str(entry_id)}
 
-        return self._record(ctx, "reverse_entry", args, decide)
+        return self._run_command(ctx, "reverse_entry", args, decide)
 
     # -- reads (write-side state, for ETags and checks) -----------------------------
 
@@ -446,11 +454,11 @@ def _refuse_existing(uow: UnitOfWork, aggregate_id: UUID, what: str) -> None:
         raise AlreadyExists(f"{what} is already registered")
 
 
-def _read(app: LedgerApplication, cls: type[Any], aggregate_id: UUID) -> Any:
+def _read(app: LedgerApplication, cls: type[A], aggregate_id: UUID) -> A:
     from ledger.domain.errors import NotFound
 
     try:
-        aggregate = app.repository.get(aggregate_id)
+        aggregate: Aggregate = app.repository.get(aggregate_id)
     except AggregateNotFoundError:
         raise NotFound(f"{cls.__name__} not found") from None
     if not isinstance(aggregate, cls):

@@ -36,7 +36,7 @@ class Context:
     idempotency_key: str
     expected_version: int | None = None
 
-    def meta(self) -> dict[str, str]:
+    def meta(self) -> dict[str, Any]:
         return {"actor": self.actor, "idempotency_key": self.idempotency_key}
 
 
@@ -75,7 +75,7 @@ class UnitOfWork:
     def get(self, cls: type[A], aggregate_id: UUID, what: str, *, target: bool = False) -> A:
         """Load an aggregate; ``target=True`` applies the caller's If-Match version."""
         try:
-            aggregate = self._repository.get(aggregate_id)
+            aggregate: Aggregate = self._repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFound(f"{what} not found") from None
         if not isinstance(aggregate, cls):

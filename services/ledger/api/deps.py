@@ -1,0 +1,70 @@
+"""Request-scoped inputs: the application, the caller's context, If-Match."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from ledger.api.problems import ApiProblem
+from ledger.application.app import LedgerApplication
+from ledger.application.unit_of_work import Context
+
+_ACTOR = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
+_IF_MATCH = re.compile(r'^(?:W/)?"?(\d{1,18})"?$')
+
+
+def get_ledger(request: Request) -> LedgerApplication:
+    ledger: LedgerApplication = request.app.state.ledger
+    return ledger
+
+
+def actor_of(x_actor: str | None) -> str:
+    # Interim: the actor is asserted by the X-Actor header until token authentication
+    # (issue 6) replaces this function with the verified subject.
+    actor = x_actor or "anonymous"
+    if not _ACTOR.match(actor):
+        raise ApiProblem(
+            400, "invalid-actor", "Invalid actor", "X-Actor must be 1..64 of [A-Za-z0-9._@-]"
+        )
+    return actor
+
+
+def parse_if_match(value: str | None) -> int | None:
+    if value is None or value.strip() == "*":
+        return None
+    match = _IF_MATCH.match(value.strip())
+    if not match:
+        raise ApiProblem(
+            400, "invalid-if-match", "Invalid If-Match", 'If-Match must be an ETag such as "5"'
+        )
+    return int(match.group(1))
+
+
+def command_context(
+    idempotency_key: Annotated[
+        str | None,
+        Header(description="Unique key per intended request; a retry with it records nothing."),
+    ] = None,
+    if_match: Annotated[
+        str | None, Header(description="ETag (version) of the state the request acts on.")
+    ] = None,
+    x_actor: Annotated[str | None, Header(description="Who records (interim, see README).")] = None,
+) -> Context:
+    if not idempotency_key:
+        raise ApiProblem(
+            400,
+            "idempotency-key-required",
+            "Idempotency-Key required",
+            "every recording request needs an Idempotency-Key header (8..128 printable characters)",
+        )
+    return Context(
+        actor=actor_of(x_actor),
+        idempotency_key=idempotency_key,
+        expected_version=parse_if_match(if_match),
+    )
+
+
+Ledger = Annotated[LedgerApplication, Depends(get_ledger)]
+Ctx = Annotated[Context, Depends(command_context)]

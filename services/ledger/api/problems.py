@@ -1,0 +1,137 @@
+"""Every error as RFC 9457 application/problem+json, with a stable type per cause."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from eventsourcing.persistence import OperationalError, PersistenceError
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from contracts.problems import PROBLEM_TYPE_PREFIX
+from ledger.domain.errors import AlreadyExists, DomainError, NotFound
+from ledger.domain.idempotency import IdempotencyKeyReused
+
+log = logging.getLogger("ledger.api")
+
+PROBLEM_JSON = "application/problem+json"
+
+# A refused command is a state conflict (409) unless the request itself is malformed
+# (422) or names something that does not exist (404).
+_STATUS_BY_CODE: dict[str, int] = {
+    "invalid-amount": 422,
+    "unknown-currency": 422,
+    "currency-mismatch": 422,
+    "unbalanced-posting": 422,
+    "invalid-value": 422,
+    IdempotencyKeyReused.code: 422,
+    NotFound.code: 404,
+    AlreadyExists.code: 409,
+}
+
+
+class ApiProblem(Exception):
+    """A problem raised by the HTTP layer itself (headers, body size...)."""
+
+    def __init__(self, status: int, code: str, title: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.title, self.detail = status, code, title, detail
+
+
+def problem(
+    request: Request,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    **extra: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_PREFIX + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def status_for(error: DomainError) -> int:
+    return _STATUS_BY_CODE.get(error.code, 409)
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return problem(request, status_for(exc), exc.code, exc.title, exc.detail)
+
+
+async def _api_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiProblem)
+    return problem(request, exc.status, exc.code, exc.title, exc.detail)
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return problem(
+            request, 400, "malformed-json", "Malformed JSON", "the request body is not valid JSON"
+        )
+    # The offending input is not echoed back: it may be large or sensitive.
+    fields = [
+        {"field": _field(tuple(e.get("loc", ()))), "message": e.get("msg", ""), "code": e["type"]}
+        for e in errors
+    ]
+    return problem(
+        request,
+        422,
+        "validation-error",
+        "Request validation failed",
+        f"{len(fields)} field(s) are invalid",
+        errors=fields,
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+    title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
+    response = problem(request, exc.status_code, code, title, str(exc.detail))
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def _store_error(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("event store unavailable", exc_info=exc)
+    return problem(
+        request,
+        503,
+        "store-unavailable",
+        "Event store unavailable",
+        "the event store did not answer; nothing was recorded, retry with the same key",
+        headers=None,
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return problem(request, 500, "internal-error", "Internal error", "an unexpected error occurred")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(ApiProblem, _api_problem)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(OperationalError, _store_error)
+    app.add_exception_handler(PersistenceError, _store_error)
+    app.add_exception_handler(Exception, _unexpected)

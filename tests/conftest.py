@@ -1,0 +1,86 @@
+"""Shared fixtures: the ledger application on each store, and PostgreSQL access.
+
+PostgreSQL tests skip with a message on a laptop without a server, but under
+``CI=true`` an unreachable database fails the run: CI never silently skips them.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from ledger.application.app import LedgerApplication
+from ledger.infrastructure.settings import eventsourcing_env
+
+PG_URL = os.environ.get("LEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _pg_reachable() -> str | None:
+    try:
+        with psycopg.connect(PG_URL.split("?")[0], connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as e:
+        return str(e)
+    return None
+
+
+_PG_ERROR: str | None = _pg_reachable()
+
+
+def require_postgres() -> None:
+    if _PG_ERROR is None:
+        return
+    if IN_CI:
+        pytest.fail(f"PostgreSQL is required under CI=true but unreachable: {_PG_ERROR}")
+    pytest.skip(f"PostgreSQL unreachable at {PG_URL} ({_PG_ERROR}); set up a server to run these")
+
+
+@pytest.fixture
+def pg_schema_url() -> Iterator[str]:
+    """A PostgreSQL URL pointing at a fresh schema, dropped after the test."""
+    require_postgres()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    base = PG_URL.split("?")[0]
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{base}?schema={schema}"
+    finally:
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def make_app(url: str) -> LedgerApplication:
+    return LedgerApplication(eventsourcing_env(url, pool_size=20))
+
+
+@pytest.fixture
+def memory_app() -> Iterator[LedgerApplication]:
+    app = make_app("memory://")
+    yield app
+    app.close()
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database URL for each store the application runs on."""
+    if request.param == "memory":
+        yield "memory://"
+    elif request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/ledger.sqlite3"
+    else:
+        yield request.getfixturevalue("pg_schema_url")
+
+
+@pytest.fixture
+def app(store_url: str) -> Iterator[LedgerApplication]:
+    """The same application, on the in-memory store, SQLite and PostgreSQL."""
+    application = make_app(store_url)
+    yield application
+    application.close()
