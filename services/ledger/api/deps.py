@@ -10,8 +10,10 @@ from fastapi import Depends, Header, Request
 from ledger.api.problems import ApiProblem
 from ledger.application.app import LedgerApplication
 from ledger.application.unit_of_work import Context
+from ledger.domain.idempotency import KEY_PATTERN
 
 _ACTOR = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
+_KEY = re.compile(KEY_PATTERN)
 _IF_MATCH = re.compile(r'^(?:W/)?"?(\d{1,18})"?$')
 
 
@@ -58,6 +60,13 @@ def command_context(
             "idempotency-key-required",
             "Idempotency-Key required",
             "every recording request needs an Idempotency-Key header (8..128 printable characters)",
+        )
+    if not _KEY.match(idempotency_key):
+        raise ApiProblem(
+            400,
+            "invalid-idempotency-key",
+            "Invalid Idempotency-Key",
+            "Idempotency-Key must be 8..128 printable ASCII characters without spaces",
         )
     return Context(
         actor=actor_of(x_actor),

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Start the ledger API on the embedded SQLite store (var/ledger.sqlite3) with the
+# demo dataset loaded. Extra arguments go to `ledger serve` (e.g. --port 8080).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/bootstrap.sh
+exec .venv/bin/ledger serve --demo "$@"

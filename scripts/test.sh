@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The whole check: lint, types, architecture, and the test suite. Under CI=true the
+# PostgreSQL tests are required (an unreachable database fails, never skips).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/bootstrap.sh
+echo "== ruff"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+echo "== mypy --strict"
+.venv/bin/mypy -p ledger -p contracts -p projections
+echo "== import-linter (the domain is pure)"
+.venv/bin/lint-imports
+echo "== pytest"
+.venv/bin/python -m pytest "$@"

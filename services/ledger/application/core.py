@@ -1,0 +1,126 @@
+"""The application core: storage, the command pipeline, and reads of write-side state."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import JSONTranscoder
+
+from ledger.application.committer import GroupCommitter
+from ledger.application.transcodings import DateAsISO, LegAsDict
+from ledger.application.unit_of_work import (
+    A,
+    Context,
+    Recorded,
+    UnitOfWork,
+    fingerprint,
+    with_retries,
+)
+from ledger.domain.account import SchoolAccount, account_id
+from ledger.domain.donor import Donor
+from ledger.domain.errors import AlreadyExists, NotFound
+from ledger.domain.grant import Grant
+from ledger.domain.idempotency import IdempotencyClaim, check_key, claim_id
+from ledger.domain.registry import Programme, School, registry_id
+from ledger.infrastructure.positions import position_of
+
+Decision = Callable[[UnitOfWork], dict[str, Any]]
+
+
+class LedgerCore(Application[UUID]):
+    name = "Ledger"
+
+    def __init__(self, env: dict[str, str] | None = None, *, commit_batch_max: int = 512) -> None:
+        super().__init__(env)
+        self.committer = GroupCommitter(self.events, max_batch=commit_batch_max)
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+        transcoder.register(LegAsDict())
+
+    def close(self) -> None:
+        self.committer.close()
+        super().close()
+
+    # -- the command pipeline -------------------------------------------------------
+
+    def _run_command(
+        self, ctx: Context, command: str, args: dict[str, Any], decide: Decision
+    ) -> Recorded:
+        check_key(ctx.idempotency_key)
+        digest = fingerprint(command, args)
+        cid = claim_id(ctx.actor, ctx.idempotency_key)
+
+        def attempt() -> Recorded:
+            replayed = self._replay(cid, command, digest)
+            if replayed is not None:
+                return replayed
+            uow = UnitOfWork(self.repository, ctx)
+            response = decide(uow)
+            claim = IdempotencyClaim.claim(
+                actor=ctx.actor,
+                key=ctx.idempotency_key,
+                command=command,
+                fingerprint=digest,
+                response=response,
+            )
+            events = [e for agg in (*uow.changed, claim) for e in agg.collect_events()]
+            positions = self.committer.commit(events)
+            return Recorded(response=response, position=max(positions))
+
+        return with_retries(attempt)
+
+    def _replay(self, cid: UUID, command: str, digest: str) -> Recorded | None:
+        try:
+            claim: IdempotencyClaim = self.repository.get(cid)
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(claim, IdempotencyClaim)
+        response = claim.replay(command, digest)
+        position = position_of(self.recorder, cid, 1)
+        assert position is not None
+        return Recorded(response=response, position=position, replayed=True)
+
+    # -- reads (write-side state, for ETags and checks) -----------------------------
+
+    def get_donor(self, code: str) -> Donor:
+        return _read(self, Donor, registry_id("donor", code))
+
+    def get_programme(self, code: str) -> Programme:
+        return _read(self, Programme, registry_id("programme", code))
+
+    def get_school(self, code: str) -> School:
+        return _read(self, School, registry_id("school", code))
+
+    def get_school_account(self, code: str) -> SchoolAccount:
+        return _read(self, SchoolAccount, account_id(code))
+
+    def get_grant(self, grant_id: UUID) -> Grant:
+        return _read(self, Grant, grant_id)
+
+    def log_head(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+
+def args_without(args: dict[str, Any], *names: str) -> dict[str, Any]:
+    return {k: v for k, v in args.items() if k not in names}
+
+
+def refuse_existing(uow: UnitOfWork, aggregate_id: UUID, what: str) -> None:
+    if uow.exists(aggregate_id):
+        raise AlreadyExists(f"{what} is already registered")
+
+
+def _read(app: LedgerCore, cls: type[A], aggregate_id: UUID) -> A:
+    try:
+        aggregate: Aggregate = app.repository.get(aggregate_id)
+    except AggregateNotFoundError:
+        raise NotFound(f"{cls.__name__} not found") from None
+    if not isinstance(aggregate, cls):
+        raise NotFound(f"{cls.__name__} not found")
+    return aggregate
