@@ -15,6 +15,7 @@ from ledger.application.transcodings import DateAsISO, LegAsDict
 from ledger.application.unit_of_work import (
     A,
     Context,
+    KeyedLocks,
     Recorded,
     UnitOfWork,
     fingerprint,
@@ -36,6 +37,7 @@ class LedgerCore(Application[UUID]):
 
     def __init__(self, env: dict[str, str] | None = None, *, commit_batch_max: int = 512) -> None:
         super().__init__(env)
+        self._locks = KeyedLocks()
         self.committer = GroupCommitter(self.events, max_batch=commit_batch_max)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
@@ -60,17 +62,17 @@ class LedgerCore(Application[UUID]):
             replayed = self._replay(cid, command, digest)
             if replayed is not None:
                 return replayed
-            uow = UnitOfWork(self.repository, ctx)
-            response = decide(uow)
-            claim = IdempotencyClaim.claim(
-                actor=ctx.actor,
-                key=ctx.idempotency_key,
-                command=command,
-                fingerprint=digest,
-                response=response,
-            )
-            events = [e for agg in (*uow.changed, claim) for e in agg.collect_events()]
-            positions = self.committer.commit(events)
+            with UnitOfWork(self.repository, ctx, self._locks) as uow:
+                response = decide(uow)
+                claim = IdempotencyClaim.claim(
+                    actor=ctx.actor,
+                    key=ctx.idempotency_key,
+                    command=command,
+                    fingerprint=digest,
+                    response=response,
+                )
+                events = [e for agg in (*uow.changed, claim) for e in agg.collect_events()]
+                positions = self.committer.commit(events)
             return Recorded(response=response, position=max(positions))
 
         return with_retries(attempt)
