@@ -22,8 +22,9 @@ def ledger(store_url: str) -> Iterator[LedgerApplication]:
 
 
 @pytest.fixture
-def client(ledger: LedgerApplication) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(max_body_bytes=16 * 1024), ledger=ledger)) as c:
+def client(ledger: LedgerApplication, store_url: str) -> Iterator[TestClient]:
+    settings = Settings(database_url=store_url, max_body_bytes=16 * 1024)
+    with TestClient(create_app(settings, ledger=ledger)) as c:
         yield c
 
 

@@ -13,6 +13,10 @@ from ledger.api.limits import BodySizeLimit
 from ledger.api.routes import entries, registry
 from ledger.application.app import LedgerApplication
 from ledger.infrastructure.settings import Settings, eventsourcing_env
+from projections import api as projections_api
+from projections.runner import ProjectionRunner
+from projections.service import ReadSide
+from projections.store import ReadStore
 
 
 def create_app(
@@ -26,11 +30,26 @@ def create_app(
         commit_batch_max=settings.commit_batch_max,
     )
 
+    store = ReadStore.for_database(settings.projections_url or settings.database_url)
+    store.ensure_schema()
+    runner = ProjectionRunner(application, store) if settings.run_projections else None
+    if runner is not None:
+        application.committer.listeners.append(runner.wake)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        if owned:
-            application.close()
+        if runner is not None:
+            runner.start()
+        try:
+            yield
+        finally:
+            if runner is not None:
+                runner.stop()
+                application.committer.listeners.remove(runner.wake)
+            await store.async_engine.dispose()
+            store.close()
+            if owned:
+                application.close()
 
     app = FastAPI(
         title="Grant ledger",
@@ -40,8 +59,10 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.ledger = application
+    app.state.read_side = ReadSide(application, store, runner)
     problems.install(app)
     app.include_router(registry.router)
     app.include_router(entries.router)
+    app.include_router(projections_api.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -30,6 +30,7 @@ _STATUS_BY_CODE: dict[str, int] = {
     IdempotencyKeyReused.code: 422,
     NotFound.code: 404,
     AlreadyExists.code: 409,
+    "projection-lagging": 503,
 }
 
 

@@ -48,6 +48,7 @@ class GroupCommitter:
         self._store = store
         self._max_batch = max_batch
         self._on_commit = on_commit
+        self.listeners: list[Callable[[], None]] = []
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._closed = threading.Event()
         self.stats = CommitStats()
@@ -131,6 +132,8 @@ class GroupCommitter:
         self.stats.largest_batch = max(self.stats.largest_batch, len(items))
         if self._on_commit is not None:
             self._on_commit(len(items), elapsed)
+        for listener in self.listeners:
+            listener()
         offset = 0
         for item in items:
             n = len(item.events)

@@ -16,6 +16,16 @@ class Settings(BaseSettings):
         default="sqlite:///var/ledger.sqlite3",
         description="sqlite:///path, postgresql://user@host:port/db[?schema=s], or memory://",
     )
+    projections_url: str | None = Field(
+        default=None,
+        description="Where read models live; default: beside the events (same PostgreSQL "
+        "database, or a sibling SQLite file).",
+    )
+    run_projections: bool = Field(
+        default=True,
+        description="Follow the log in this process (embedded default); turn off when a "
+        "separate `ledger projections run` process does it.",
+    )
     max_body_bytes: int = Field(default=64 * 1024, description="Largest request body accepted")
     commit_batch_max: int = Field(default=512, description="Most commands in one group commit")
     pool_size: int = Field(default=10, description="PostgreSQL connections per process")

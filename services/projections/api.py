@@ -1,0 +1,273 @@
+"""Read endpoints: balances, summaries, journal and projection status."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+
+from contracts.balances import (
+    AccountBalance,
+    AccountBalances,
+    CurrencyTotal,
+    DonorBalance,
+    DonorFigures,
+    GroupBalances,
+    GroupTotals,
+    JournalEntry,
+    JournalPage,
+    Posting,
+    ProjectionsStatus,
+    ProjectionStatus,
+    SchoolBalance,
+    SchoolFigures,
+    TrialBalance,
+)
+from contracts.problems import Problem
+from ledger.domain.errors import NotFound
+from projections import queries
+from projections.figures import donor_numbers, group_numbers, school_numbers
+from projections.queries import Cut, JournalFilter
+from projections.service import ReadSide
+
+router = APIRouter(
+    prefix="/v1",
+    tags=["balances"],
+    responses={
+        404: {"model": Problem, "description": "Unknown school, donor or programme"},
+        422: {"model": Problem, "description": "Invalid query parameters"},
+        503: {"model": Problem, "description": "Read models behind min_position after waiting"},
+    },
+)
+
+CODE = r"^[a-z0-9][a-z0-9-]{1,63}$"
+
+
+def read_side(request: Request) -> ReadSide:
+    rs: ReadSide = request.app.state.read_side
+    return rs
+
+
+def cut(
+    as_of: Annotated[
+        dt.date | None, Query(description="Value-date cut-off: what was true on that day.")
+    ] = None,
+    known_at: Annotated[
+        dt.datetime | None,
+        Query(description="Recorded-at cut-off: what the ledger showed then (UTC if no offset)."),
+    ] = None,
+) -> Cut:
+    if known_at is not None and known_at.tzinfo is None:
+        known_at = known_at.replace(tzinfo=dt.UTC)
+    return Cut(as_of=as_of, known_at=known_at)
+
+
+RS = Annotated[ReadSide, Depends(read_side)]
+C = Annotated[Cut, Depends(cut)]
+MinPosition = Annotated[
+    int | None,
+    Query(ge=0, description="Wait (bounded) until the read models reflect this log position."),
+]
+CodeP = Annotated[str, Path(pattern=CODE, description="Stable code.")]
+
+
+@router.get("/balances/accounts", response_model=AccountBalances)
+async def account_balances(
+    rs: RS,
+    c: C,
+    min_position: MinPosition = None,
+    prefix: Annotated[
+        str | None, Query(max_length=200, description="Account prefix, e.g. schools:x:")
+    ] = None,
+) -> AccountBalances:
+    async with rs.read(min_position) as r:
+        rows = await queries.account_balances(r.conn, r.tables, prefix, c)
+    return AccountBalances(
+        position=r.position,
+        as_of=c.as_of,
+        known_at=c.known_at,
+        accounts=[AccountBalance(account=a, currency=cur, balance=b) for a, cur, b in rows if b],
+    )
+
+
+@router.get("/balances/trial-balance", response_model=TrialBalance)
+async def trial_balance(rs: RS, c: C, min_position: MinPosition = None) -> TrialBalance:
+    async with rs.read(min_position) as r:
+        rows = await queries.account_balances(r.conn, r.tables, None, c)
+    totals: dict[str, CurrencyTotal] = {}
+    for _, currency, balance in rows:
+        t = totals.setdefault(
+            currency, CurrencyTotal(currency=currency, debits=0, credits=0, net=0)
+        )
+        if balance > 0:
+            t.debits += balance
+        else:
+            t.credits += balance
+        t.net += balance
+    return TrialBalance(
+        position=r.position,
+        as_of=c.as_of,
+        known_at=c.known_at,
+        totals=sorted(totals.values(), key=lambda t: t.currency),
+        balanced=all(t.net == 0 for t in totals.values()),
+        accounts=[AccountBalance(account=a, currency=cur, balance=b) for a, cur, b in rows if b],
+    )
+
+
+@router.get("/balances/schools/{code}", response_model=SchoolBalance)
+async def school_balance(
+    code: CodeP, rs: RS, c: C, min_position: MinPosition = None
+) -> SchoolBalance:
+    async with rs.read(min_position) as r:
+        school = await queries.registry_row(r.conn, r.tables.schools, code)
+        if school is None:
+            raise NotFound(f"school {code!r} not found")
+        rows = await queries.school_rows(r.conn, r.tables, code, c)
+    figures = [
+        SchoolFigures(
+            currency=currency,
+            committed=n.committed,
+            received=n.received,
+            outstanding_commitment=n.outstanding,
+            spent=n.spent,
+            spent_by_category=n.spent_by_category,
+            cash_on_hand=n.cash,
+            in_kind_received=n.in_kind,
+            in_kind_by_kind=n.in_kind_by_kind,
+        )
+        for currency, n in school_numbers(code, rows).items()
+    ]
+    return SchoolBalance(
+        position=r.position,
+        as_of=c.as_of,
+        known_at=c.known_at,
+        code=code,
+        name=school["name"],
+        school_type=school["school_type"],
+        region=school["region"],
+        district=school["district"],
+        hub=school["hub"],
+        figures=figures,
+    )
+
+
+@router.get("/balances/donors/{code}", response_model=DonorBalance)
+async def donor_balance(
+    code: CodeP, rs: RS, c: C, min_position: MinPosition = None
+) -> DonorBalance:
+    async with rs.read(min_position) as r:
+        donor = await queries.registry_row(r.conn, r.tables.donors, code)
+        if donor is None:
+            raise NotFound(f"donor {code!r} not found")
+        rows = await queries.donor_rows(r.conn, r.tables, code, c)
+        funded = await queries.schools_funded(r.conn, r.tables, code, c)
+    figures = [
+        DonorFigures(
+            currency=currency,
+            committed=n.committed,
+            disbursed=n.disbursed,
+            undisbursed_commitment=n.undisbursed,
+            operating_costs_covered=n.operating,
+            in_kind_given=n.in_kind,
+        )
+        for currency, n in donor_numbers(code, rows).items()
+    ]
+    return DonorBalance(
+        position=r.position,
+        as_of=c.as_of,
+        known_at=c.known_at,
+        code=code,
+        name=donor["name"],
+        schools_funded=funded,
+        figures=figures,
+    )
+
+
+async def _groups(rs: ReadSide, c: Cut, column: str, min_position: int | None) -> GroupBalances:
+    async with rs.read(min_position) as r:
+        groups = await queries.group_rows(r.conn, r.tables, column, c)
+        counts = await queries.school_counts(r.conn, r.tables) if column == "region" else {}
+    rows = [
+        GroupTotals(
+            key=key,
+            currency=currency,
+            committed=n.committed,
+            disbursed=n.disbursed,
+            spent=n.spent,
+            cash_on_hand=n.cash,
+            operating_costs=n.operating,
+            in_kind=n.in_kind,
+            schools=counts.get(key, 0),
+        )
+        for key, group in sorted(groups.items())
+        for currency, n in group_numbers(group).items()
+    ]
+    return GroupBalances(position=r.position, as_of=c.as_of, known_at=c.known_at, groups=rows)
+
+
+@router.get("/balances/regions", response_model=GroupBalances)
+async def region_balances(rs: RS, c: C, min_position: MinPosition = None) -> GroupBalances:
+    return await _groups(rs, c, "region", min_position)
+
+
+@router.get("/balances/programmes", response_model=GroupBalances)
+async def programme_balances(rs: RS, c: C, min_position: MinPosition = None) -> GroupBalances:
+    return await _groups(rs, c, "programme", min_position)
+
+
+@router.get("/journal", response_model=JournalPage)
+async def journal(
+    rs: RS,
+    min_position: MinPosition = None,
+    school: Annotated[str | None, Query(pattern=CODE)] = None,
+    donor: Annotated[str | None, Query(pattern=CODE)] = None,
+    programme: Annotated[str | None, Query(pattern=CODE)] = None,
+    grant_id: Annotated[str | None, Query(pattern=r"^[0-9a-f-]{36}$")] = None,
+    account_prefix: Annotated[str | None, Query(max_length=200)] = None,
+    date_from: Annotated[dt.date | None, Query(alias="from")] = None,
+    date_to: Annotated[dt.date | None, Query(alias="to")] = None,
+    after: Annotated[int, Query(ge=0, description="Cursor: entries after this position.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> JournalPage:
+    f = JournalFilter(
+        school, donor, programme, grant_id, account_prefix, date_from, date_to, after, limit
+    )
+    async with rs.read(min_position) as r:
+        rows = await queries.journal(r.conn, r.tables, f)
+    entries = [
+        JournalEntry(
+            entry_id=e["entry_id"],
+            position=e["position"],
+            kind=e["kind"],
+            value_date=e["value_date"],
+            recorded_at=_utc(e["recorded_at"]),
+            actor=e["actor"],
+            amount=e["amount"],
+            currency=e["currency"],
+            grant_id=e["grant_id"],
+            donor=e["donor"],
+            school=e["school"],
+            programme=e["programme"],
+            category=e["category"],
+            reference=e["reference"],
+            reason=e["reason"],
+            reverses=e["reverses"],
+            reversed_by=e["reversed_by"],
+            postings=[Posting(account=a, amount=amt, currency=cur) for a, amt, cur in legs],
+        )
+        for e, legs in rows
+    ]
+    next_after = entries[-1].position if len(entries) == limit else None
+    return JournalPage(
+        position=r.position, as_of=None, known_at=None, entries=entries, next_after=next_after
+    )
+
+
+@router.get("/projections/status", response_model=ProjectionsStatus)
+async def projections_status(rs: RS) -> ProjectionsStatus:
+    return ProjectionsStatus(projections=[ProjectionStatus.model_validate(await rs.status())])
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

@@ -1,0 +1,118 @@
+"""Turning grouped posting sums into the figures finance officers ask for.
+
+Everything is derived from account balances of DESIGN.md's chart, so the read
+side holds one source of truth (postings) and every figure replays from the log.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+# (account, kind, currency, sum of amounts)
+Row = tuple[str, str, str, int]
+
+
+@dataclass
+class SchoolNumbers:
+    committed: int = 0
+    received: int = 0
+    outstanding: int = 0
+    spent_by_category: dict[str, int] = field(default_factory=dict)
+    cash: int = 0
+    in_kind_by_kind: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def spent(self) -> int:
+        return sum(self.spent_by_category.values())
+
+    @property
+    def in_kind(self) -> int:
+        return sum(self.in_kind_by_kind.values())
+
+
+@dataclass
+class DonorNumbers:
+    disbursed: int = 0
+    undisbursed: int = 0
+    operating: int = 0
+    in_kind: int = 0
+
+    @property
+    def committed(self) -> int:
+        return self.undisbursed + self.disbursed
+
+
+def school_numbers(school: str, rows: list[Row]) -> dict[str, SchoolNumbers]:
+    by_currency: dict[str, SchoolNumbers] = defaultdict(SchoolNumbers)
+    cash, receivable = f"schools:{school}:cash", f"commitments:receivable:{school}"
+    spent, inkind = f"schools:{school}:spent:", f"schools:{school}:inkind:"
+    for account, kind, currency, amount in rows:
+        n = by_currency[currency]
+        if account == receivable:
+            n.outstanding += amount
+        elif account == cash:
+            n.cash += amount
+            if kind == "disbursement":
+                n.received += amount
+        elif account.startswith(spent):
+            category = account.removeprefix(spent)
+            n.spent_by_category[category] = n.spent_by_category.get(category, 0) + amount
+        elif account.startswith(inkind):
+            kind_name = account.removeprefix(inkind)
+            n.in_kind_by_kind[kind_name] = n.in_kind_by_kind.get(kind_name, 0) + amount
+    for n in by_currency.values():
+        # Net commitment = what is still owed + what has been paid.
+        n.committed = n.outstanding + n.received
+        n.spent_by_category = {k: v for k, v in sorted(n.spent_by_category.items()) if v}
+        n.in_kind_by_kind = {k: v for k, v in sorted(n.in_kind_by_kind.items()) if v}
+    return dict(sorted(by_currency.items()))
+
+
+def donor_numbers(donor: str, rows: list[Row]) -> dict[str, DonorNumbers]:
+    by_currency: dict[str, DonorNumbers] = defaultdict(DonorNumbers)
+    # Donor-side accounts carry credits, so figures are the negated balances.
+    for account, _, currency, amount in rows:
+        n = by_currency[currency]
+        if account == f"donors:{donor}:disbursed":
+            n.disbursed -= amount
+        elif account == f"commitments:pledged:{donor}":
+            n.undisbursed -= amount
+        elif account == f"donors:{donor}:operating":
+            n.operating -= amount
+        elif account == f"donors:{donor}:inkind":
+            n.in_kind -= amount
+    return dict(sorted(by_currency.items()))
+
+
+@dataclass
+class GroupNumbers:
+    committed: int = 0
+    disbursed: int = 0
+    spent: int = 0
+    cash: int = 0
+    operating: int = 0
+    in_kind: int = 0
+
+
+def group_numbers(rows: list[Row]) -> dict[str, GroupNumbers]:
+    """Totals of any group of postings (a region, a programme), per currency."""
+    by_currency: dict[str, GroupNumbers] = defaultdict(GroupNumbers)
+    for account, kind, currency, amount in rows:
+        n = by_currency[currency]
+        parts = account.split(":")
+        if parts[0] == "commitments" and parts[1] == "receivable":
+            n.committed += amount  # outstanding part; disbursements added below
+        elif parts[0] == "schools" and parts[2] == "cash":
+            n.cash += amount
+            if kind == "disbursement":
+                n.disbursed += amount
+        elif parts[0] == "schools" and parts[2] == "spent":
+            n.spent += amount
+        elif parts[0] == "operations":
+            n.operating += amount
+        elif parts[0] in ("schools", "programmes") and parts[2] == "inkind":
+            n.in_kind += amount
+    for n in by_currency.values():
+        n.committed += n.disbursed
+    return dict(sorted(by_currency.items()))

@@ -1,0 +1,110 @@
+"""Follows the event log into the read models: in-process or as its own process."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from eventsourcing.persistence import Notification
+
+from ledger.application.app import LedgerApplication
+from projections.store import ReadStore, active_generation, tracked_position
+from projections.tables import tables_for
+from projections.writer import BatchApplier, TrackingConflict
+
+log = logging.getLogger("projections.runner")
+
+
+class ProjectionRunner:
+    def __init__(
+        self,
+        ledger: LedgerApplication,
+        store: ReadStore,
+        *,
+        batch_size: int = 500,
+        poll_seconds: float = 0.25,
+    ) -> None:
+        self.ledger = ledger
+        self.store = store
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_error: str | None = None
+
+    def run_once(self, *, generation: int | None = None, until: int | None = None) -> int:
+        """Apply the next batch to a generation (the active one by default).
+
+        Returns how many events were applied; the batch and the new position are
+        one transaction, so a crash leaves either all of it or none of it.
+        """
+        with self.store.engine.begin() as conn:
+            gen = generation if generation is not None else active_generation(conn)
+            tables = tables_for(gen)
+            start = tracked_position(conn, tables)
+            if until is not None and start >= until:
+                return 0
+            notifications: list[Notification] = list(
+                self.ledger.recorder.select_notifications(
+                    start=start + 1, limit=self.batch_size, stop=until
+                )
+            )
+            if not notifications:
+                return 0
+            applier = BatchApplier(conn, tables)
+            for n in notifications:
+                applier.apply(self.ledger.mapper.to_domain_event(n), n.id)
+            applier.flush(start, notifications[-1].id)
+            return len(notifications)
+
+    def catch_up(
+        self,
+        *,
+        generation: int | None = None,
+        until: int | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
+        total = 0
+        while True:
+            n = self.run_once(generation=generation, until=until)
+            if n == 0:
+                return total
+            total += n
+            if progress is not None:
+                progress(n)
+
+    # -- background following ----------------------------------------------------------
+
+    def wake(self) -> None:
+        """Called after a commit in this process: follow without waiting for the poll."""
+        self._wake.set()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="projection-runner", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                applied = self.run_once()
+                self.last_error = None
+            except TrackingConflict:
+                applied = 1  # another runner moved on; read its position and go on
+            except Exception as e:
+                # Keep following: a transient database error must not stop the read side.
+                self.last_error = repr(e)
+                log.exception("projection batch failed; retrying")
+                time.sleep(1.0)
+                continue
+            if applied == 0:
+                self._wake.wait(self.poll_seconds)
+                self._wake.clear()

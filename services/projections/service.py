@@ -1,0 +1,96 @@
+"""The read side's service: waits for positions, opens consistent reads, builds answers."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.concurrency import run_in_threadpool
+
+from ledger.application.app import LedgerApplication
+from ledger.domain.errors import DomainError
+from projections import queries
+from projections.runner import ProjectionRunner
+from projections.store import ReadStore, active_tables
+from projections.tables import PROJECTION_NAME, Tables
+
+WAIT_STEP_SECONDS = 0.01
+
+
+class ProjectionLagging(DomainError):
+    code = "projection-lagging"
+    title = "Read models have not reached the requested position"
+
+
+@dataclass
+class Read:
+    conn: AsyncConnection
+    tables: Tables
+    position: int
+
+
+class ReadSide:
+    def __init__(
+        self,
+        ledger: LedgerApplication,
+        store: ReadStore,
+        runner: ProjectionRunner | None = None,
+        *,
+        max_wait_seconds: float = 5.0,
+    ) -> None:
+        self.ledger = ledger
+        self.store = store
+        self.runner = runner
+        self.max_wait_seconds = max_wait_seconds
+
+    @asynccontextmanager
+    async def read(self, min_position: int | None = None) -> AsyncIterator[Read]:
+        """A connection on the active tables, once they reflect ``min_position``."""
+        deadline = time.monotonic() + self.max_wait_seconds
+        async with self.store.async_engine.connect() as conn:
+            while True:
+                tables = await active_tables(conn)
+                at = await queries.position(conn, tables)
+                if min_position is None or at >= min_position:
+                    break
+                if time.monotonic() >= deadline:
+                    raise ProjectionLagging(
+                        f"read models are at position {at}, {min_position} was asked for; "
+                        f"waited {self.max_wait_seconds:g}s. Retry shortly."
+                    )
+                await conn.rollback()  # end the snapshot so the next look sees new rows
+                await asyncio.sleep(WAIT_STEP_SECONDS)
+            yield Read(conn, tables, at)
+
+    async def status(self) -> dict[str, object]:
+        async with self.read() as r:
+            generation, at = r.tables.generation, r.position
+        head, oldest = await run_in_threadpool(self._head_and_oldest_unapplied, at)
+        lag_seconds = 0.0
+        if oldest is not None:
+            lag_seconds = max(0.0, (dt.datetime.now(dt.UTC) - oldest).total_seconds())
+        return {
+            "name": PROJECTION_NAME,
+            "generation": generation,
+            "position": at,
+            "log_head": head,
+            "lag_events": max(0, head - at),
+            "lag_seconds": round(lag_seconds, 3),
+            "last_error": self.runner.last_error if self.runner else None,
+        }
+
+    def _head_and_oldest_unapplied(self, at: int) -> tuple[int, dt.datetime | None]:
+        head = self.ledger.log_head()
+        if head <= at:
+            return head, None
+        notes = self.ledger.recorder.select_notifications(start=at + 1, limit=1)
+        if not notes:
+            return head, None
+        event = self.ledger.mapper.to_domain_event(notes[0])
+        timestamp: dt.datetime = event.timestamp  # type: ignore[attr-defined]
+        return head, timestamp

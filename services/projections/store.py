@@ -1,0 +1,122 @@
+"""Where the read models live, and which generation of them is active.
+
+The runner writes through a synchronous engine (it runs in a thread beside the
+event store's synchronous recorder); the API reads through an async engine
+(asyncpg / aiosqlite), so balance queries never block the event loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from sqlalchemy import Connection, Engine, create_engine, event, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from projections.tables import PROJECTION_NAME, Tables, active, metadata, tables_for
+
+
+@dataclass(frozen=True)
+class ReadStoreUrls:
+    sync_url: str
+    async_url: str
+    schema: str | None
+
+
+def read_store_urls(database_url: str) -> ReadStoreUrls:
+    """Read models beside the events: same PostgreSQL database, or a sibling SQLite file."""
+    parts = urlsplit(database_url)
+    scheme = parts.scheme.split("+", 1)[0]
+    if scheme in ("postgres", "postgresql"):
+        schema = parse_qs(parts.query).get("schema", [None])[0]
+        base = parts._replace(scheme="", query="").geturl()  # //user@host:port/db
+        return ReadStoreUrls(f"postgresql+psycopg:{base}", f"postgresql+asyncpg:{base}", schema)
+    if scheme == "sqlite":
+        path = Path(parts.path[1:] if parts.path.startswith("/") else parts.path)
+        # A file of its own: the projection's writes never wait on the event store's lock.
+        rm = path.with_name(path.stem + ".projections" + (path.suffix or ".sqlite3"))
+        return ReadStoreUrls(f"sqlite:///{rm}", f"sqlite+aiosqlite:///{rm}", None)
+    if scheme == "memory":
+        # A throwaway event store gets a throwaway read store beside it.
+        import tempfile
+        import uuid
+
+        path = Path(tempfile.gettempdir()) / f"ledger-rm-{uuid.uuid4().hex}.sqlite3"
+        return read_store_urls(f"sqlite:///{path}")
+    msg = f"no read store for {database_url!r}; give LEDGER_PROJECTIONS_URL"
+    raise ValueError(msg)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL: readers keep a consistent snapshot while the runner writes.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+class ReadStore:
+    def __init__(self, urls: ReadStoreUrls) -> None:
+        self.urls = urls
+        sync_args: dict[str, Any] = {}
+        async_args: dict[str, Any] = {}
+        if urls.schema:
+            sync_args["options"] = f"-csearch_path={urls.schema}"
+            async_args["server_settings"] = {"search_path": urls.schema}
+        self.engine: Engine = create_engine(urls.sync_url, connect_args=sync_args)
+        self.async_engine: AsyncEngine = create_async_engine(
+            urls.async_url, connect_args=async_args
+        )
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.async_engine.sync_engine, "connect", _sqlite_pragmas)
+
+    @classmethod
+    def for_database(cls, database_url: str) -> ReadStore:
+        return cls(read_store_urls(database_url))
+
+    def ensure_schema(self) -> None:
+        """Create the active-generation marker and generation 1 if nothing exists yet."""
+        with self.engine.begin() as conn:
+            metadata.create_all(conn)
+            if conn.execute(select(active.c.generation)).first() is None:
+                create_generation(conn, 1)
+                conn.execute(insert(active).values(id=1, generation=1))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def create_generation(conn: Connection, generation: int) -> Tables:
+    tables = tables_for(generation)
+    for table in tables.all():
+        table.drop(conn, checkfirst=True)
+        table.create(conn)
+    conn.execute(insert(tables.tracking).values(projection=PROJECTION_NAME, position=0))
+    return tables
+
+
+def drop_generation(conn: Connection, generation: int) -> None:
+    for table in reversed(tables_for(generation).all()):
+        table.drop(conn, checkfirst=True)
+
+
+def active_generation(conn: Connection) -> int:
+    return int(conn.execute(select(active.c.generation)).scalar_one())
+
+
+async def active_tables(conn: AsyncConnection) -> Tables:
+    generation = (await conn.execute(select(active.c.generation))).scalar_one()
+    return tables_for(int(generation))
+
+
+def tracked_position(conn: Connection, tables: Tables) -> int:
+    return int(
+        conn.execute(
+            select(tables.tracking.c.position).where(
+                tables.tracking.c.projection == PROJECTION_NAME
+            )
+        ).scalar_one()
+    )

@@ -1,0 +1,174 @@
+"""Read-model tables, one set per *generation*.
+
+A rebuild fills a fresh generation from the log while the live one keeps
+answering, then flips ``rm_active`` in one transaction: readers and the runner
+move to the new tables at their next query, and the old set is dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+PROJECTION_NAME = "ledger"
+
+metadata = MetaData()
+
+# Which generation of read models is live; a single row.
+active = Table(
+    "rm_active",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("generation", Integer, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Tables:
+    generation: int
+    tracking: Table
+    entries: Table
+    postings: Table
+    balances: Table
+    schools: Table
+    donors: Table
+    programmes: Table
+    grants: Table
+
+    def all(self) -> list[Table]:
+        return [
+            self.tracking, self.entries, self.postings, self.balances,
+            self.schools, self.donors, self.programmes, self.grants,
+        ]  # fmt: skip
+
+
+_cache: dict[int, Tables] = {}
+
+
+def tables_for(generation: int) -> Tables:
+    """The table set of one generation (defined once per process)."""
+    if generation in _cache:
+        return _cache[generation]
+    p = f"rm{generation}_"
+    md = MetaData()
+    tracking = Table(
+        p + "tracking",
+        md,
+        Column("projection", String(64), primary_key=True),
+        Column("position", BigInteger, nullable=False),
+    )
+    entries = Table(
+        p + "entries",
+        md,
+        Column("entry_id", String(36), primary_key=True),
+        Column("position", BigInteger, nullable=False),
+        Column("kind", String(32), nullable=False),
+        Column("is_reversal", Boolean, nullable=False),
+        Column("value_date", Date, nullable=False),
+        Column("recorded_at", DateTime(timezone=True), nullable=False),
+        Column("actor", String(64), nullable=False),
+        Column("idempotency_key", String(128), nullable=False),
+        Column("grant_id", String(36)),
+        Column("donor", String(64)),
+        Column("school", String(64)),
+        Column("programme", String(64)),
+        Column("region", String(32)),
+        Column("category", String(48)),
+        Column("currency", String(3), nullable=False),
+        Column("amount", BigInteger, nullable=False),
+        Column("reference", String(100)),
+        Column("reason", Text),
+        Column("details", Text, nullable=False),
+        Column("reverses", String(36)),
+        Column("reversed_by", String(36)),
+        Column("reversed_at_position", BigInteger),
+        Index(p + "entries_position", "position"),
+        Index(p + "entries_school", "school", "position"),
+        Index(p + "entries_donor", "donor", "position"),
+        Index(p + "entries_grant", "grant_id", "position"),
+        Index(p + "entries_programme", "programme", "position"),
+        Index(p + "entries_value_date", "value_date"),
+    )
+    postings = Table(
+        p + "postings",
+        md,
+        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+        Column("position", BigInteger, nullable=False),
+        Column("entry_id", String(36), nullable=False),
+        Column("kind", String(32), nullable=False),
+        Column("account", String(255), nullable=False),
+        Column("currency", String(3), nullable=False),
+        Column("amount", BigInteger, nullable=False),
+        Column("value_date", Date, nullable=False),
+        Column("recorded_at", DateTime(timezone=True), nullable=False),
+        Column("donor", String(64)),
+        Column("school", String(64)),
+        Column("programme", String(64)),
+        Column("region", String(32)),
+        Index(p + "postings_account", "account", "value_date"),
+        Index(p + "postings_school", "school", "value_date"),
+        Index(p + "postings_donor", "donor", "value_date"),
+        Index(p + "postings_programme", "programme", "value_date"),
+        Index(p + "postings_region", "region", "value_date"),
+        Index(p + "postings_recorded_at", "recorded_at"),
+        Index(p + "postings_position", "position"),
+    )
+    balances = Table(
+        p + "balances",
+        md,
+        Column("account", String(255), primary_key=True),
+        Column("currency", String(3), primary_key=True),
+        Column("balance", BigInteger, nullable=False),
+    )
+    schools = Table(
+        p + "schools",
+        md,
+        Column("code", String(64), primary_key=True),
+        Column("name", String(200), nullable=False),
+        Column("school_type", String(16), nullable=False),
+        Column("region", String(32), nullable=False),
+        Column("district", String(100), nullable=False),
+        Column("hub", String(64)),
+        Column("account_id", String(36), nullable=False, unique=True),
+        Index(p + "schools_region", "region"),
+    )
+    donors = Table(
+        p + "donors",
+        md,
+        Column("code", String(64), primary_key=True),
+        Column("name", String(200), nullable=False),
+        Column("aggregate_id", String(36), nullable=False, unique=True),
+    )
+    programmes = Table(
+        p + "programmes",
+        md,
+        Column("code", String(64), primary_key=True),
+        Column("name", String(200), nullable=False),
+    )
+    grants = Table(
+        p + "grants",
+        md,
+        Column("grant_id", String(36), primary_key=True),
+        Column("donor", String(64), nullable=False),
+        Column("school", String(64), nullable=False),
+        Column("programme", String(64)),
+        Column("currency", String(3), nullable=False),
+    )
+    result = Tables(
+        generation, tracking, entries, postings, balances, schools, donors, programmes, grants
+    )
+    _cache[generation] = result
+    return result

@@ -1,0 +1,234 @@
+"""Applying a batch of events to one generation of read models, atomically.
+
+All rows of a batch and the new tracking position are written in one
+transaction. The tracking update is conditional on the position the batch
+started from, so two runners can never both apply the same events.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import Connection, and_, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from ledger.domain.account import account_id
+from ledger.domain.registry import registry_id
+from projections.facts import IGNORED, EntryFacts, entry_facts, event_name, registry_row
+from projections.tables import PROJECTION_NAME, Tables
+
+
+class TrackingConflict(Exception):
+    """Another runner moved the tracking position first; this batch was rolled back."""
+
+
+def db_time(conn: Connection, moment: dt.datetime) -> dt.datetime:
+    """UTC; naive on SQLite, which stores no offset, so comparisons stay correct."""
+    utc = moment.astimezone(dt.UTC)
+    return utc.replace(tzinfo=None) if conn.dialect.name == "sqlite" else utc
+
+
+class BatchApplier:
+    def __init__(self, conn: Connection, tables: Tables) -> None:
+        self.conn = conn
+        self.t = tables
+        self.registry: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.grants: dict[str, dict[str, Any]] = {}
+        self.entries: list[dict[str, Any]] = []
+        self.entry_cache: dict[str, dict[str, Any]] = {}
+        self.reversed: list[dict[str, Any]] = []
+        self.postings: list[dict[str, Any]] = []
+        self.deltas: dict[tuple[str, str], int] = defaultdict(int)
+        self.school_by_account: dict[str, str] = {}
+        self.donor_by_id: dict[str, str] = {}
+        self.region_by_school: dict[str, str] = {}
+
+    # -- lookups: this batch first, then the tables ----------------------------------
+
+    def _grant(self, grant_id: str) -> dict[str, Any]:
+        if grant_id not in self.grants:
+            g = self.t.grants
+            row = self.conn.execute(select(g).where(g.c.grant_id == grant_id)).mappings().one()
+            self.grants[grant_id] = dict(row)
+        return self.grants[grant_id]
+
+    def _school_of_account(self, aggregate_id: str) -> str:
+        if aggregate_id not in self.school_by_account:
+            s = self.t.schools
+            self.school_by_account[aggregate_id] = self.conn.execute(
+                select(s.c.code).where(s.c.account_id == aggregate_id)
+            ).scalar_one()
+        return self.school_by_account[aggregate_id]
+
+    def _donor_of(self, aggregate_id: str) -> str:
+        if aggregate_id not in self.donor_by_id:
+            d = self.t.donors
+            self.donor_by_id[aggregate_id] = self.conn.execute(
+                select(d.c.code).where(d.c.aggregate_id == aggregate_id)
+            ).scalar_one()
+        return self.donor_by_id[aggregate_id]
+
+    def _region(self, school: str | None) -> str | None:
+        if school is None:
+            return None
+        if school not in self.region_by_school:
+            s = self.t.schools
+            self.region_by_school[school] = self.conn.execute(
+                select(s.c.region).where(s.c.code == school)
+            ).scalar_one()
+        return self.region_by_school[school]
+
+    def _entry(self, entry_id: str) -> dict[str, Any]:
+        if entry_id not in self.entry_cache:
+            e = self.t.entries
+            row = self.conn.execute(select(e).where(e.c.entry_id == entry_id)).mappings().one()
+            self.entry_cache[entry_id] = dict(row)
+        return self.entry_cache[entry_id]
+
+    # -- applying ---------------------------------------------------------------------
+
+    def apply(self, event: Any, position: int) -> None:
+        name = event_name(event)
+        if name in IGNORED:
+            return
+        registered = registry_row(event)
+        if registered is not None:
+            self._register(*registered)
+            return
+        facts = entry_facts(event)
+        if facts is None:
+            msg = f"the read side does not know event {name} at position {position}"
+            raise LookupError(msg)
+        self._contextualise(facts, event)
+        self._record_entry(facts, position)
+
+    def _register(self, table: str, row: dict[str, Any]) -> None:
+        if table == "schools":
+            row["account_id"] = str(account_id(row["code"]))
+            self.school_by_account[row["account_id"]] = row["code"]
+            self.region_by_school[row["code"]] = row["region"]
+        elif table == "donors":
+            row["aggregate_id"] = str(registry_id("donor", row["code"]))
+            self.donor_by_id[row["aggregate_id"]] = row["code"]
+        self.registry[table].append(row)
+
+    def _contextualise(self, facts: EntryFacts, event: Any) -> None:
+        """Attach donor, school, programme and kind from what the read side knows."""
+        owner = str(event.originator_id)
+        if facts.kind == "reversal":
+            original = self._entry(str(facts.reverses))
+            facts.grant_id = original["grant_id"]
+            facts.donor, facts.school = original["donor"], original["school"]
+            facts.programme, facts.category = original["programme"], original["category"]
+            facts.details = {"reverses_kind": original["kind"]}
+            facts.amount = original["amount"]
+            return
+        if facts.kind == "commitment":
+            self.grants[owner] = {
+                "grant_id": owner, "donor": facts.donor, "school": facts.school,
+                "programme": facts.programme, "currency": facts.currency, "new": True,
+            }  # fmt: skip
+        elif facts.grant_id is not None:
+            grant = self._grant(facts.grant_id)
+            facts.donor, facts.school = grant["donor"], grant["school"]
+            facts.programme = grant["programme"]
+        elif facts.kind == "expenditure":
+            facts.school = self._school_of_account(owner)
+        else:
+            facts.donor = self._donor_of(owner)
+
+    def _record_entry(self, facts: EntryFacts, position: int) -> None:
+        recorded_at = db_time(self.conn, facts.recorded_at)
+        region = self._region(facts.school)
+        row = {
+            "entry_id": facts.entry_id, "position": position, "kind": facts.kind,
+            "is_reversal": facts.kind == "reversal", "value_date": facts.value_date,
+            "recorded_at": recorded_at, "actor": facts.actor,
+            "idempotency_key": facts.idempotency_key, "grant_id": facts.grant_id,
+            "donor": facts.donor, "school": facts.school, "programme": facts.programme,
+            "region": region, "category": facts.category, "currency": facts.currency,
+            "amount": facts.amount, "reference": facts.reference, "reason": facts.reason,
+            "details": facts.details_json(), "reverses": facts.reverses,
+            "reversed_by": None, "reversed_at_position": None,
+        }  # fmt: skip
+        self.entries.append(row)
+        self.entry_cache[facts.entry_id] = row
+        # A reversal's legs count under the kind of entry it reverses, so
+        # "received" or "spent" figures net out corrections.
+        kind = self._entry(str(facts.reverses))["kind"] if facts.reverses else facts.kind
+        if facts.reverses:
+            self.reversed.append(
+                {"_id": facts.reverses, "reversed_by": facts.entry_id, "at": position}
+            )
+            self.entry_cache[facts.reverses]["reversed_by"] = facts.entry_id
+        for account, amount, currency in facts.legs:
+            self.postings.append(
+                {
+                    "position": position,
+                    "entry_id": facts.entry_id,
+                    "kind": kind,
+                    "account": account,
+                    "currency": currency,
+                    "amount": amount,
+                    "value_date": facts.value_date,
+                    "recorded_at": recorded_at,
+                    "donor": facts.donor,
+                    "school": facts.school,
+                    "programme": facts.programme,
+                    "region": region,
+                }
+            )
+            self.deltas[(account, currency)] += amount
+
+    # -- writing ------------------------------------------------------------------------
+
+    def flush(self, start_position: int, end_position: int) -> None:
+        t, conn = self.t, self.conn
+        for name in ("donors", "programmes", "schools"):
+            if self.registry[name]:
+                conn.execute(insert(getattr(t, name)), self.registry[name])
+        new_grants = [
+            {k: v for k, v in g.items() if k != "new"} for g in self.grants.values() if g.get("new")
+        ]
+        if new_grants:
+            conn.execute(insert(t.grants), new_grants)
+        if self.entries:
+            conn.execute(insert(t.entries), self.entries)
+        for r in self.reversed:
+            conn.execute(
+                update(t.entries)
+                .where(t.entries.c.entry_id == r["_id"])
+                .values(reversed_by=r["reversed_by"], reversed_at_position=r["at"])
+            )
+        if self.postings:
+            conn.execute(insert(t.postings), self.postings)
+        self._add_to_balances()
+        moved = conn.execute(
+            update(t.tracking)
+            .where(
+                and_(
+                    t.tracking.c.projection == PROJECTION_NAME,
+                    t.tracking.c.position == start_position,
+                )
+            )
+            .values(position=end_position)
+        )
+        if moved.rowcount != 1:
+            raise TrackingConflict(f"tracking moved away from {start_position}")
+
+    def _add_to_balances(self) -> None:
+        rows = [
+            {"account": a, "currency": c, "balance": d} for (a, c), d in sorted(self.deltas.items())
+        ]
+        if not rows:
+            return
+        dialect_insert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
+        stmt = dialect_insert(self.t.balances)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["account", "currency"],
+            set_={"balance": self.t.balances.c.balance + stmt.excluded.balance},
+        )
+        self.conn.execute(stmt, rows)
