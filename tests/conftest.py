@@ -6,16 +6,19 @@ PostgreSQL tests skip with a message on a laptop without a server, but under
 
 from __future__ import annotations
 
+import itertools
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
+from fastapi.testclient import TestClient
 
+from ledger.api.app import create_app
 from ledger.application.app import LedgerApplication
-from ledger.infrastructure.settings import eventsourcing_env
+from ledger.infrastructure.settings import Settings, eventsourcing_env
 
 PG_URL = os.environ.get("LEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -84,3 +87,36 @@ def app(store_url: str) -> Iterator[LedgerApplication]:
     application = make_app(store_url)
     yield application
     application.close()
+
+
+# -- the HTTP app on each store ---------------------------------------------------
+
+_keys = itertools.count()
+
+
+@pytest.fixture
+def ledger(store_url: str) -> Iterator[LedgerApplication]:
+    application = make_app(store_url)
+    yield application
+    application.close()
+
+
+@pytest.fixture
+def client(ledger: LedgerApplication, store_url: str) -> Iterator[TestClient]:
+    settings = Settings(database_url=store_url, max_body_bytes=16 * 1024, read_wait_seconds=1.0)
+    with TestClient(create_app(settings, ledger=ledger)) as c:
+        yield c
+
+
+@pytest.fixture
+def headers() -> Callable[..., dict[str, str]]:
+    """Headers for a recording request, with a fresh Idempotency-Key unless given."""
+
+    def make(key: str | None = None, actor: str = "alice", **extra: str) -> dict[str, str]:
+        return {
+            "Idempotency-Key": key or f"test-key-{next(_keys):08d}",
+            "X-Actor": actor,
+            **extra,
+        }
+
+    return make

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+import time
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -74,6 +75,107 @@ def _load_demo(settings: Settings) -> None:
         typer.echo(f"demo: {summary}")
     finally:
         ledger.close()
+
+
+projections_app = typer.Typer(help="Read models: follow, rebuild, verify.", no_args_is_help=True)
+app.add_typer(projections_app, name="projections")
+
+
+def _runner(settings: Settings) -> Any:
+    from ledger.application.app import LedgerApplication
+    from ledger.infrastructure.settings import eventsourcing_env
+    from projections.runner import ProjectionRunner
+    from projections.store import ReadStore
+
+    ledger = LedgerApplication(eventsourcing_env(settings.database_url, settings.pool_size))
+    store = ReadStore.for_database(settings.projections_url or settings.database_url)
+    store.ensure_schema()
+    return ProjectionRunner(ledger, store)
+
+
+def _close(runner: Any) -> None:
+    runner.store.close()
+    runner.ledger.close()
+
+
+@projections_app.command("run")
+def projections_run(database_url: DatabaseUrl = None) -> None:
+    """Follow the event log into the read models until interrupted (production mode)."""
+    import signal
+    import threading
+
+    runner = _runner(_settings(database_url))
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    runner.start()
+    typer.echo("projections: following the event log (Ctrl-C to stop)")
+    try:
+        stopped.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runner.stop()
+        _close(runner)
+
+
+def _progress_run(title: str, total: int, work: Any) -> Any:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    started = time.perf_counter()
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]} events/s"),
+        TimeElapsedColumn(),
+    ) as progress:
+        task = progress.add_task(title, total=total, rate="-")
+
+        def advance(n: int) -> None:
+            done = progress.tasks[0].completed + n
+            rate = done / max(time.perf_counter() - started, 1e-9)
+            progress.update(task, advance=n, rate=f"{rate:,.0f}")
+
+        return work(advance)
+
+
+@projections_app.command("rebuild")
+def projections_rebuild(database_url: DatabaseUrl = None) -> None:
+    """Replay the whole log into fresh tables and switch to them atomically."""
+    from projections.rebuild import rebuild
+
+    runner = _runner(_settings(database_url))
+    try:
+        head = runner.ledger.log_head()
+        generation = _progress_run("rebuilding", head, lambda p: rebuild(runner, p))
+        typer.echo(f"projections: generation {generation} is live")
+    finally:
+        _close(runner)
+
+
+@projections_app.command("verify")
+def projections_verify(database_url: DatabaseUrl = None) -> None:
+    """Replay into scratch tables, compare with the live read models; exit 1 on a difference."""
+    from projections.rebuild import verify
+
+    runner = _runner(_settings(database_url))
+    try:
+        head = runner.ledger.log_head()
+        differences = _progress_run("replaying", head, lambda p: verify(runner, p))
+    finally:
+        _close(runner)
+    for line in differences:
+        typer.echo(line)
+    if differences:
+        typer.echo(f"projections: {len(differences)} difference(s) from a replay of the log")
+        raise typer.Exit(1)
+    typer.echo("projections: live read models equal a replay of the log")
 
 
 if __name__ == "__main__":

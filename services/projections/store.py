@@ -49,12 +49,26 @@ def read_store_urls(database_url: str) -> ReadStoreUrls:
     raise ValueError(msg)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
+def _sqlite_connect(dbapi_connection: Any, _: Any) -> None:
+    # Take transaction control from pysqlite (SQLAlchemy's documented recipe), so a
+    # read transaction really is one snapshot and writers lock up front.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL: readers keep a consistent snapshot while the runner writes.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # Writers take the write lock at BEGIN: a deferred transaction that read first
+    # could not upgrade once another writer committed (SQLITE_BUSY_SNAPSHOT).
+    mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _sqlite_begin_deferred(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN DEFERRED")
 
 
 class ReadStore:
@@ -70,8 +84,11 @@ class ReadStore:
             urls.async_url, connect_args=async_args
         )
         if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-            event.listen(self.async_engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "connect", _sqlite_connect)
+            event.listen(self.engine, "begin", _sqlite_begin)
+            # The API only reads: deferred transactions, one snapshot each.
+            event.listen(self.async_engine.sync_engine, "connect", _sqlite_connect)
+            event.listen(self.async_engine.sync_engine, "begin", _sqlite_begin_deferred)
 
     @classmethod
     def for_database(cls, database_url: str) -> ReadStore:

@@ -59,7 +59,9 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.ledger = application
-    app.state.read_side = ReadSide(application, store, runner)
+    app.state.read_side = ReadSide(
+        application, store, runner, max_wait_seconds=settings.read_wait_seconds
+    )
     problems.install(app)
     app.include_router(registry.router)
     app.include_router(entries.router)

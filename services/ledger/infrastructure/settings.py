@@ -26,6 +26,9 @@ class Settings(BaseSettings):
         description="Follow the log in this process (embedded default); turn off when a "
         "separate `ledger projections run` process does it.",
     )
+    read_wait_seconds: float = Field(
+        default=5.0, description="Longest a read waits for its min_position (seconds)."
+    )
     max_body_bytes: int = Field(default=64 * 1024, description="Largest request body accepted")
     commit_batch_max: int = Field(default=512, description="Most commands in one group commit")
     pool_size: int = Field(default=10, description="PostgreSQL connections per process")
