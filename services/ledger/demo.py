@@ -267,7 +267,11 @@ def load_demo(
     progress: Callable[[int], None] | None = None,
     threads: int = 8,
 ) -> DemoSummary:
-    """Record the dataset; lanes run on a thread pool so the app group-commits them."""
+    """Record the dataset; lanes run on a thread pool so the app group-commits them.
+
+    ``progress`` is called from the pool's threads. Loading under another ``actor``
+    than before is refused: the registrations exist, but its keys are new.
+    """
     commands = demo_commands()
     # Each key is written once, by its lane's thread, and read only later by the same
     # lane or by a later phase: no two threads touch one key at the same time.
@@ -276,7 +280,11 @@ def load_demo(
     def run(lane: list[DemoCommand]) -> None:
         for c in lane:
             method: Callable[..., Recorded] = getattr(app, c.method)
-            done[c.key] = method(Context(actor, c.key), **_resolve(c.kwargs, done))
+            try:
+                done[c.key] = method(Context(actor, c.key), **_resolve(c.kwargs, done))
+            except Exception as e:
+                e.add_note(f"while loading demo command {c.key} ({c.method})")
+                raise
             if progress is not None:
                 progress(1)
 
