@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import Aggregate
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.domain import Aggregate, MutableOrImmutableAggregate
 from eventsourcing.persistence import JSONTranscoder
 
 from ledger.application.committer import GroupCommitter
-from ledger.application.transcodings import DateAsISO, LegAsDict
+from ledger.application.transcodings import DateAsISO, EntryStateAsDict, LegAsDict
 from ledger.application.unit_of_work import (
     A,
     Context,
@@ -29,11 +30,23 @@ from ledger.domain.idempotency import IdempotencyClaim, check_key, claim_id
 from ledger.domain.registry import Programme, School, registry_id
 from ledger.infrastructure.positions import position_of
 
+log = logging.getLogger("ledger.application")
+
 Decision = Callable[[UnitOfWork], dict[str, Any]]
+
+
+# Entry-owning aggregates grow with every entry (a donor's in-kind gifts, a busy
+# school's spending); a snapshot every N events keeps loading them cheap.
+SNAPSHOT_INTERVAL = 50
 
 
 class LedgerCore(Application[UUID]):
     name = "Ledger"
+    snapshotting_intervals: ClassVar[dict[type[MutableOrImmutableAggregate[Any]], int]] = {
+        Donor: SNAPSHOT_INTERVAL,
+        Grant: SNAPSHOT_INTERVAL,
+        SchoolAccount: SNAPSHOT_INTERVAL,
+    }
 
     def __init__(self, env: dict[str, str] | None = None, *, commit_batch_max: int = 512) -> None:
         super().__init__(env)
@@ -44,6 +57,7 @@ class LedgerCore(Application[UUID]):
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
         transcoder.register(LegAsDict())
+        transcoder.register(EntryStateAsDict())
 
     def close(self) -> None:
         self.committer.close()
@@ -73,9 +87,21 @@ class LedgerCore(Application[UUID]):
                 )
                 events = [e for agg in (*uow.changed, claim) for e in agg.collect_events()]
                 positions = self.committer.commit(events)
+            self._snapshot_if_due(events, uow.changed)
             return Recorded(response=response, position=max(positions))
 
         return with_retries(attempt)
+
+    def _snapshot_if_due(self, events: list[Any], changed: list[Aggregate]) -> None:
+        # The library snapshots inside save(); group commit bypasses save(), so do it here.
+        processing: ProcessingEvent[UUID] = ProcessingEvent()
+        processing.events = events
+        processing.aggregates = {a.id: a for a in changed}
+        try:
+            self._take_snapshots(processing)
+        except Exception:
+            # A snapshot is an optimisation; the entry is already recorded.
+            log.exception("snapshot failed")
 
     def _replay(self, cid: UUID, command: str, digest: str) -> Recorded | None:
         try:

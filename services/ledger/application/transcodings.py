@@ -7,6 +7,7 @@ from typing import Any
 
 from eventsourcing.persistence import Transcoding
 
+from ledger.domain.entries import EntryState
 from ledger.domain.money import Leg
 
 
@@ -30,3 +31,30 @@ class LegAsDict(Transcoding):
 
     def decode(self, data: dict[str, Any]) -> Leg:
         return Leg(str(data["account"]), int(data["amount"]), str(data["currency"]))
+
+
+class EntryStateAsDict(Transcoding):
+    """For snapshots: an aggregate's per-entry bookkeeping."""
+
+    type = EntryState
+    name = "entry_state"
+
+    def encode(self, obj: EntryState) -> dict[str, Any]:
+        return {
+            "kind": obj.kind,
+            "amount": obj.amount,
+            "currency": obj.currency,
+            "legs": list(obj.legs),
+            "reversed_by": obj.reversed_by,
+            "details": obj.details,
+        }
+
+    def decode(self, data: dict[str, Any]) -> EntryState:
+        return EntryState(
+            kind=data["kind"],
+            amount=data["amount"],
+            currency=data["currency"],
+            legs=tuple(data["legs"]),
+            reversed_by=data["reversed_by"],
+            details=data["details"],
+        )
