@@ -37,8 +37,13 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
     demo: Annotated[bool, typer.Option(help="Load the demo dataset first (idempotent).")] = False,
+    projections: Annotated[
+        bool,
+        typer.Option(help="Follow the log in-process; off when `ledger projections run` does."),
+    ] = True,
 ) -> None:
     """Run the HTTP API."""
+    os.environ["LEDGER_RUN_PROJECTIONS"] = "true" if projections else "false"
     settings = _settings(database_url)
     if demo:
         _load_demo(settings)
