@@ -135,4 +135,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OperationalError, _store_error)
     app.add_exception_handler(PersistenceError, _store_error)
+    # A commit that outlived its wait may still land: the client retries with its key.
+    app.add_exception_handler(TimeoutError, _store_error)
     app.add_exception_handler(Exception, _unexpected)

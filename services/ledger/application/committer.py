@@ -43,11 +43,10 @@ class GroupCommitter:
         store: EventStore[Any],
         *,
         max_batch: int = 512,
-        on_commit: Callable[[int, float], None] | None = None,
     ) -> None:
         self._store = store
         self._max_batch = max_batch
-        self._on_commit = on_commit
+        # Called after every commit (e.g. to wake the in-process projection runner).
         self.listeners: list[Callable[[], None]] = []
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._closed = threading.Event()
@@ -121,17 +120,11 @@ class GroupCommitter:
                 item.future.set_exception(e)
 
     def _put(self, items: list[_Pending]) -> None:
-        import time
-
-        started = time.perf_counter()
         events = [e for item in items for e in item.events]
         recordings: list[Recording[Any]] = self._store.put(events)
-        elapsed = time.perf_counter() - started
         self.stats.transactions += 1
         self.stats.commands += len(items)
         self.stats.largest_batch = max(self.stats.largest_batch, len(items))
-        if self._on_commit is not None:
-            self._on_commit(len(items), elapsed)
         for listener in self.listeners:
             listener()
         offset = 0
