@@ -34,8 +34,17 @@ class Settings(BaseSettings):
     pool_size: int = Field(default=10, description="PostgreSQL connections per process")
 
 
+# Aggregates stay cached between commands; each load then only fast-forwards over the
+# events recorded since (by this or another process) instead of replaying history.
+CACHE = {"AGGREGATE_CACHE_MAXSIZE": "5000", "AGGREGATE_CACHE_FASTFORWARD": "y"}
+
+
 def eventsourcing_env(database_url: str, pool_size: int = 10) -> dict[str, str]:
     """Translate one URL into the eventsourcing library's infrastructure settings."""
+    return {**_store_env(database_url, pool_size), **CACHE}
+
+
+def _store_env(database_url: str, pool_size: int) -> dict[str, str]:
     parts = urlsplit(database_url)
     scheme = parts.scheme.split("+", 1)[0]
     if scheme == "memory":
