@@ -131,6 +131,10 @@ class ProjectionStatus(View):
     log_head: int = Field(description="Last position in the event log.")
     lag_events: int = Field(description="log_head - position.")
     lag_seconds: float = Field(description="Age of the oldest event not yet applied; 0 if none.")
+    role: str = Field(
+        description="This process's runner: active (applying), standby (another process "
+        "holds the runner lock), or external (not run in this process)."
+    )
     last_error: str | None = Field(description="Last error of the in-process runner, if any.")
 
 

@@ -10,11 +10,15 @@ from collections.abc import Callable
 from eventsourcing.persistence import Notification
 
 from ledger.application.app import LedgerApplication
+from projections.leader import Leadership
 from projections.store import ReadStore, active_generation, tracked_position
 from projections.tables import tables_for
 from projections.writer import BatchApplier, TrackingConflict
 
 log = logging.getLogger("projections.runner")
+
+# How soon a standby notices that the active runner is gone.
+STANDBY_POLL_SECONDS = 1.0
 
 
 class ProjectionRunner:
@@ -34,6 +38,8 @@ class ProjectionRunner:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_error: str | None = None
+        self.leadership = Leadership(store)
+        self.role = "starting"
 
     def run_once(self, *, generation: int | None = None, until: int | None = None) -> int:
         """Apply the next batch to a generation (the active one by default).
@@ -91,9 +97,23 @@ class ProjectionRunner:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        self.leadership.release()
+
+    def _lead(self) -> bool:
+        """Hold the runner lock, or stand by; checked between batches."""
+        try:
+            leading = self.leadership.try_acquire() and self.leadership.still_held()
+        except Exception as e:
+            self.last_error = repr(e)
+            leading = False
+        self.role = "active" if leading else "standby"
+        return leading
 
     def _loop(self) -> None:
         while not self._stop.is_set():
+            if not self._lead():
+                self._stop.wait(STANDBY_POLL_SECONDS)
+                continue
             try:
                 applied = self.run_once()
                 self.last_error = None

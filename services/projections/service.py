@@ -81,6 +81,7 @@ class ReadSide:
             "log_head": head,
             "lag_events": max(0, head - at),
             "lag_seconds": round(lag_seconds, 3),
+            "role": self.runner.role if self.runner else "external",
             "last_error": self.runner.last_error if self.runner else None,
         }
 
