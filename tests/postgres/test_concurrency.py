@@ -128,3 +128,79 @@ def test_two_applications_share_one_store_safely(pg_schema_url: str) -> None:
     finally:
         first.close()
         second.close()
+
+
+@pytest.mark.postgres
+def test_reads_see_writes_of_another_process(pg_schema_url: str) -> None:
+    """Each process caches aggregates; a read must still show the stored state."""
+    first, second = make_app(pg_schema_url), make_app(pg_schema_url)
+    try:
+        grant = _grant(first)
+        assert second.get_grant(grant).disbursed == 0  # now cached in `second`
+        first.disburse(
+            Context("officer", "other-process-0001"),
+            grant_id=grant,
+            amount=TRANCHE,
+            currency="KZT",
+            value_date=dt.date(2024, 2, 1),
+            payment_reference="PP-1",
+        )
+        seen = second.get_grant(grant)
+        assert (seen.disbursed, seen.version) == (TRANCHE, 2)
+        # ...and `second` decides on fresh state after its cached copy is refused.
+        second.disburse(
+            Context("officer", "other-process-0002"),
+            grant_id=grant,
+            amount=COMMITMENT - TRANCHE,
+            currency="KZT",
+            value_date=dt.date(2024, 2, 2),
+            payment_reference="PP-2",
+        )
+        assert first.get_grant(grant).undisbursed == 0
+        with pytest.raises(InsufficientUndisbursed):
+            first.disburse(
+                Context("officer", "other-process-0003"),
+                grant_id=grant,
+                amount=1,
+                currency="KZT",
+                value_date=dt.date(2024, 2, 3),
+                payment_reference="PP-3",
+            )
+    finally:
+        first.close()
+        second.close()
+
+
+@pytest.mark.postgres
+def test_a_refusal_on_stale_cached_state_is_checked_on_fresh_state(pg_schema_url: str) -> None:
+    first, second = make_app(pg_schema_url), make_app(pg_schema_url)
+    try:
+        grant = _grant(first)
+        paid = first.disburse(
+            Context("officer", "stale-0001"),
+            grant_id=grant,
+            amount=COMMITMENT,
+            currency="KZT",
+            value_date=dt.date(2024, 2, 1),
+            payment_reference="PP-1",
+        )
+        assert second.get_grant(grant).undisbursed == 0  # cached as fully disbursed
+        first.reverse_entry(
+            Context("officer", "stale-0002"),
+            entry_id=UUID(paid.response["entry_id"]),
+            reason="paid to the wrong account",
+        )
+        # `second` still caches "nothing left"; the store says everything is left again.
+        again = second.disburse(
+            Context("officer", "stale-0003"),
+            grant_id=grant,
+            amount=COMMITMENT,
+            currency="KZT",
+            value_date=dt.date(2024, 2, 5),
+            payment_reference="PP-2",
+        )
+        assert not again.replayed
+        assert first.get_grant(grant).disbursed == COMMITMENT
+    finally:
+        first.close()
+        second.close()

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any, ClassVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    ProcessingEvent,
+    project_aggregate,
+)
 from eventsourcing.domain import Aggregate, MutableOrImmutableAggregate
-from eventsourcing.persistence import JSONTranscoder
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from ledger.application.committer import GroupCommitter
 from ledger.application.transcodings import DateAsISO, EntryStateAsDict, LegAsDict
@@ -18,13 +24,14 @@ from ledger.application.unit_of_work import (
     Context,
     KeyedLocks,
     Recorded,
+    Retry,
     UnitOfWork,
     fingerprint,
     with_retries,
 )
 from ledger.domain.account import SchoolAccount, account_id
 from ledger.domain.donor import Donor
-from ledger.domain.errors import AlreadyExists, NotFound
+from ledger.domain.errors import AlreadyExists, DomainError, NotFound
 from ledger.domain.grant import Grant
 from ledger.domain.idempotency import IdempotencyClaim, check_key, claim_id
 from ledger.domain.registry import Programme, School, registry_id
@@ -72,12 +79,22 @@ class LedgerCore(Application[UUID]):
         digest = fingerprint(command, args)
         cid = claim_id(ctx.actor, ctx.idempotency_key)
 
-        def attempt() -> Recorded:
-            replayed = self._replay(cid, command, digest)
-            if replayed is not None:
+        def attempt(n: int) -> Recorded:
+            # A new key (the common case) costs no look-up: its claim is inserted with
+            # the entry and collides if the key was used. Retries look first.
+            if n > 0 and (replayed := self._replay(cid, command, digest)) is not None:
                 return replayed
             with UnitOfWork(self.repository, ctx, self._locks) as uow:
-                response = decide(uow)
+                try:
+                    response = decide(uow)
+                except DomainError:
+                    if (replayed := self._replay(cid, command, digest)) is not None:
+                        return replayed
+                    if n == 0:
+                        # Refused on cached state: confirm on fresh state before saying no.
+                        self._evict(uow.loaded)
+                        raise Retry from None
+                    raise
                 claim = IdempotencyClaim.claim(
                     actor=ctx.actor,
                     key=ctx.idempotency_key,
@@ -86,11 +103,31 @@ class LedgerCore(Application[UUID]):
                     response=response,
                 )
                 events = [e for agg in (*uow.changed, claim) for e in agg.collect_events()]
-                positions = self.committer.commit(events)
+                try:
+                    positions = self.committer.commit(events)
+                except IntegrityError:
+                    self._evict(uow.loaded)
+                    raise
+                self._cache(uow.changed)
             self._snapshot_if_due(events, uow.changed)
             return Recorded(response=response, position=max(positions))
 
         return with_retries(attempt)
+
+    # The aggregate cache is not fast-forwarded on every load (that would cost a query
+    # per aggregate per command); committed state is put back here, and anything a
+    # failed attempt read is evicted so the retry reads the store.
+
+    def _cache(self, aggregates: list[Aggregate]) -> None:
+        if self.repository.cache is not None:
+            for aggregate in aggregates:
+                self.repository.cache.put(aggregate.id, aggregate)
+
+    def _evict(self, ids: set[UUID]) -> None:
+        if self.repository.cache is not None:
+            for aggregate_id in ids:
+                with contextlib.suppress(KeyError):
+                    self.repository.cache.get(aggregate_id, evict=True)
 
     def _snapshot_if_due(self, events: list[Any], changed: list[Aggregate]) -> None:
         # The library snapshots inside save(); group commit bypasses save(), so do it here.
@@ -145,10 +182,21 @@ def refuse_existing(uow: UnitOfWork, aggregate_id: UUID, what: str) -> None:
 
 
 def _read(app: LedgerCore, cls: type[A], aggregate_id: UUID) -> A:
+    """Current state for a reader: the cached copy, fast-forwarded over newer events.
+
+    Another API process may have written since this one cached the aggregate; a
+    read (and its ETag) must show what is stored, so it always asks the store.
+    """
     try:
         aggregate: Aggregate = app.repository.get(aggregate_id)
     except AggregateNotFoundError:
         raise NotFound(f"{cls.__name__} not found") from None
+    newer = list(app.events.get(aggregate_id, gt=aggregate.version))
+    if newer:
+        fresh = project_aggregate(aggregate, newer)
+        assert fresh is not None
+        aggregate = fresh
+        app._cache([aggregate])
     if not isinstance(aggregate, cls):
         raise NotFound(f"{cls.__name__} not found")
     return aggregate

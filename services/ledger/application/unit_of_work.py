@@ -108,6 +108,7 @@ class UnitOfWork:
         self._held = ExitStack()
         self.ctx = ctx
         self.changed: list[Aggregate] = []
+        self.loaded: set[UUID] = set()
 
     def __enter__(self) -> UnitOfWork:
         return self
@@ -123,6 +124,7 @@ class UnitOfWork:
             aggregate: Aggregate = self._repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFound(f"{what} not found") from None
+        self.loaded.add(aggregate_id)
         if not isinstance(aggregate, cls):
             raise NotFound(f"{what} not found")
         expected = self.ctx.expected_version
@@ -138,17 +140,24 @@ class UnitOfWork:
             self._repository.get(aggregate_id)
         except AggregateNotFoundError:
             return False
+        self.loaded.add(aggregate_id)
         return True
 
     def add(self, *aggregates: Aggregate) -> None:
         self.changed.extend(aggregates)
 
 
-def with_retries(attempt: Callable[[], Recorded]) -> Recorded:
+class Retry(Exception):
+    """Decide again on state read fresh from the store (the cached state may be stale)."""
+
+
+def with_retries(attempt: Callable[[int], Recorded]) -> Recorded:
     """Re-run a command whose commit lost a version race; it re-decides on fresh state."""
     for n in range(MAX_ATTEMPTS):
         try:
-            return attempt()
+            return attempt(n)
+        except Retry:
+            continue
         except IntegrityError:
             # Jittered backoff spreads racers out so one of them wins each round.
             time.sleep(random.uniform(0, 0.001 * min(n + 1, 20)))

@@ -34,9 +34,10 @@ class Settings(BaseSettings):
     pool_size: int = Field(default=10, description="PostgreSQL connections per process")
 
 
-# Aggregates stay cached between commands; each load then only fast-forwards over the
-# events recorded since (by this or another process) instead of replaying history.
-CACHE = {"AGGREGATE_CACHE_MAXSIZE": "5000", "AGGREGATE_CACHE_FASTFORWARD": "y"}
+# Aggregates stay cached between commands, and the application puts committed state
+# back itself; a stale entry (another process wrote) shows up as a version conflict
+# or a refusal, and the command is then decided again on state read from the store.
+CACHE = {"AGGREGATE_CACHE_MAXSIZE": "5000", "AGGREGATE_CACHE_FASTFORWARD": "n"}
 
 
 def eventsourcing_env(database_url: str, pool_size: int = 10) -> dict[str, str]:
