@@ -48,6 +48,13 @@ class EntryState:
     reversed_by: str | None = None
     details: dict[str, str] = field(default_factory=dict)
 
+    def __deepcopy__(self, memo: dict[int, object]) -> EntryState:
+        # Copying cached aggregates is on every command's path: share the immutable
+        # parts (strings, ints, the tuple of frozen legs), copy the mutable ones.
+        return EntryState(
+            self.kind, self.amount, self.currency, self.legs, self.reversed_by, dict(self.details)
+        )
+
 
 def check_reversible(entries: dict[str, EntryState], entry_id: str) -> EntryState:
     try:

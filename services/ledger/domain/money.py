@@ -198,6 +198,10 @@ class Leg:
     amount: int
     currency: str
 
+    def __deepcopy__(self, memo: dict[int, object]) -> Leg:
+        # Immutable: aggregates copied from the application's cache share their legs.
+        return self
+
     def swapped(self) -> Leg:
         return Leg(self.account, -self.amount, self.currency)
 
