@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable
 
 from eventsourcing.persistence import Notification
+from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg.sql import SQL, Identifier
 
 from ledger.application.app import LedgerApplication
 from projections.leader import Leadership
@@ -91,6 +93,28 @@ class ProjectionRunner:
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="projection-runner", daemon=True)
         self._thread.start()
+        if isinstance(self.ledger.recorder, PostgresApplicationRecorder):
+            threading.Thread(target=self._listen, name="projection-listen", daemon=True).start()
+
+    def _listen(self) -> None:
+        """Wake on the NOTIFY the library's recorder sends with every insert.
+
+        Commits by other processes (API pods) reach a separate projection process at
+        once instead of at the next poll.
+        """
+        recorder = self.ledger.recorder
+        assert isinstance(recorder, PostgresApplicationRecorder)
+        while not self._stop.is_set():
+            try:
+                with recorder.datastore.get_connection() as conn:
+                    conn.execute(SQL("LISTEN {0}").format(Identifier(recorder.channel_name)))
+                    conn.commit()
+                    while not self._stop.is_set():
+                        for _ in conn.notifies(timeout=0.5, stop_after=1):
+                            self._wake.set()
+            except Exception:
+                log.exception("LISTEN connection lost; polling until it is back")
+                self._stop.wait(1.0)
 
     def stop(self) -> None:
         self._stop.set()

@@ -9,9 +9,15 @@ import pytest
 
 from projections.leader import Leadership
 from projections.runner import ProjectionRunner
-from projections.store import ReadStore
+from projections.store import ReadStore, active_generation, tracked_position
+from projections.tables import tables_for
 from tests.conftest import make_app
 from tests.projections.test_replay import World, legs_balances, read_balances, sqlite_store
+
+
+def _position(store: ReadStore) -> int:
+    with store.engine.connect() as conn:
+        return tracked_position(conn, tables_for(active_generation(conn)))
 
 
 def _two_runners_one_leader(store_a: ReadStore, store_b: ReadStore, url: str) -> None:
@@ -59,3 +65,30 @@ def test_postgres_runners_elect_one_leader(pg_schema_url: str) -> None:
     finally:
         store_a.close()
         store_b.close()
+
+
+@pytest.mark.postgres
+def test_postgres_runner_wakes_on_notify_from_another_process(pg_schema_url: str) -> None:
+    store = ReadStore.for_database(pg_schema_url)
+    store.ensure_schema()
+    follower_app, writer_app = make_app(pg_schema_url), make_app(pg_schema_url)
+    # A poll this slow means only LISTEN/NOTIFY can make it follow in time.
+    runner = ProjectionRunner(follower_app, store, poll_seconds=60)
+    try:
+        runner.start()
+        time.sleep(0.5)
+        world = World(writer_app)
+        world.do("commit", 0, 5_000, 1)
+        world.do("disburse", 0, 1_000, 2)
+        head = writer_app.log_head()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and _position(store) < head:
+            time.sleep(0.02)
+        assert runner.role == "active"
+        assert _position(store) == head
+        assert read_balances(store) == legs_balances(writer_app) != {}
+    finally:
+        runner.stop()
+        follower_app.close()
+        writer_app.close()
+        store.close()
