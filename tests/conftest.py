@@ -59,6 +59,21 @@ def pg_schema_url() -> Iterator[str]:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``durable`` need a store that outlives an application (restarts,
+    two processes): they run on SQLite and PostgreSQL, not on the in-memory store."""
+    keep, drop = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if item.get_closest_marker("durable") and params.get("store_url") == "memory":
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 def make_app(url: str) -> LedgerApplication:
     return LedgerApplication(eventsourcing_env(url, pool_size=20))
 

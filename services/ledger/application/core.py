@@ -84,7 +84,7 @@ class LedgerCore(Application[UUID]):
             # the entry and collides if the key was used. Retries look first.
             if n > 0 and (replayed := self._replay(cid, command, digest)) is not None:
                 return replayed
-            with UnitOfWork(self.repository, ctx, self._locks) as uow:
+            with UnitOfWork(self.repository, ctx, self._locks, fresh=n > 0) as uow:
                 try:
                     response = decide(uow)
                 except DomainError:

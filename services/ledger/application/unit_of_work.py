@@ -9,7 +9,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
@@ -102,8 +102,13 @@ class KeyedLocks:
 class UnitOfWork:
     """Loads aggregates for one attempt at a command and collects what changed."""
 
-    def __init__(self, repository: Repository[UUID], ctx: Context, locks: KeyedLocks) -> None:
+    def __init__(
+        self, repository: Repository[UUID], ctx: Context, locks: KeyedLocks, *, fresh: bool = False
+    ) -> None:
         self._repository = repository
+        # A retry reads every aggregate from the store: any cached copy may be stale,
+        # including ones the failed attempt never reached.
+        self._fresh = fresh
         self._locks = locks
         self._held = ExitStack()
         self.ctx = ctx
@@ -121,7 +126,7 @@ class UnitOfWork:
         if target:
             self._held.enter_context(self._locks.hold(aggregate_id))
         try:
-            aggregate: Aggregate = self._repository.get(aggregate_id)
+            aggregate: Aggregate = self._load(aggregate_id)
         except AggregateNotFoundError:
             raise NotFound(f"{what} not found") from None
         self.loaded.add(aggregate_id)
@@ -135,9 +140,17 @@ class UnitOfWork:
             )
         return aggregate
 
+    def _load(self, aggregate_id: UUID) -> Aggregate:
+        cache = self._repository.cache
+        if self._fresh and cache is not None:
+            with suppress(KeyError):
+                cache.get(aggregate_id, evict=True)
+        aggregate: Aggregate = self._repository.get(aggregate_id)
+        return aggregate
+
     def exists(self, aggregate_id: UUID) -> bool:
         try:
-            self._repository.get(aggregate_id)
+            self._load(aggregate_id)
         except AggregateNotFoundError:
             return False
         self.loaded.add(aggregate_id)
