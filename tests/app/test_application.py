@@ -765,40 +765,45 @@ def test_a_concurrent_duplicate_request_gets_the_original_answer(
     grant = grant_of(commit(app, 2_000))
     disburse(app, grant, 1_000)
     c = ctx()
-    # Force the interleaving of a client retry racing its own first attempt: both
-    # requests look for a claim and find none; then one runs to completion, and only
-    # after that does the other decide.
-    barrier = threading.Barrier(2, timeout=10)
-    first_done = threading.Event()
-    role = threading.local()
-    original_replay = app._replay
-
-    def replay_then_wait(*args: Any) -> Recorded | None:
-        found = original_replay(*args)
-        if found is None and not hasattr(role, "first"):
-            role.first = barrier.wait() == 0
-            if not role.first:
-                assert first_done.wait(timeout=10)
-        return found
-
-    monkeypatch.setattr(app, "_replay", replay_then_wait)
+    # Force the interleaving of a client retry racing its own first attempt: the
+    # original commits, then the duplicate runs from start to end, and only then does
+    # the original return. The only seam used is the committer's commit().
+    original_committed, duplicate_done = threading.Event(), threading.Event()
+    real_commit = app.committer.commit
     head = app.log_head()
     results: list[Recorded | DomainError] = []
+
+    def commit_then_hold(events: Any, *args: Any, **kwargs: Any) -> list[int]:
+        positions = real_commit(events, *args, **kwargs)
+        if threading.current_thread() is original:
+            original_committed.set()
+            assert duplicate_done.wait(timeout=20)
+        return positions
+
+    monkeypatch.setattr(app.committer, "commit", commit_then_hold)
+    # The original holds its in-process aggregate lock while held here; a short lock
+    # wait lets the duplicate go ahead as a request in another process would.
+    monkeypatch.setattr(app._locks, "_wait", 0.2)
 
     def request() -> None:
         try:
             results.append(DUPLICATES[command](app, c))
         except DomainError as e:
             results.append(e)
-        finally:
-            if getattr(role, "first", False):
-                first_done.set()
 
-    threads = [threading.Thread(target=request) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
+    def duplicate() -> None:
+        assert original_committed.wait(timeout=20)
+        try:
+            request()
+        finally:
+            duplicate_done.set()
+
+    original = threading.Thread(target=request)
+    retry = threading.Thread(target=duplicate)
+    original.start()
+    retry.start()
+    for t in (original, retry):
+        t.join(timeout=60)
     assert len(results) == 2
     # Recorded once, whatever the answers were.
     written = stored_events(app, head)
