@@ -47,6 +47,7 @@ def rebuild(runner: ProjectionRunner, progress: Progress | None = None) -> int:
     time.sleep(DROP_GRACE_SECONDS)
     with store.engine.begin() as conn:
         drop_generation(conn, old)
+    runner.forget(old)
     return new
 
 
@@ -118,3 +119,4 @@ def verify(runner: ProjectionRunner, progress: Progress | None = None) -> list[s
     finally:
         with store.engine.begin() as conn:
             drop_generation(conn, scratch)
+        runner.forget(scratch)

@@ -15,7 +15,7 @@ from ledger.application.app import LedgerApplication
 from projections.leader import Leadership
 from projections.store import ReadStore, active_generation, tracked_position
 from projections.tables import tables_for
-from projections.writer import BatchApplier, TrackingConflict
+from projections.writer import BatchApplier, Facts, TrackingConflict
 
 log = logging.getLogger("projections.runner")
 
@@ -41,6 +41,9 @@ class ProjectionRunner:
         self._thread: threading.Thread | None = None
         self.last_error: str | None = None
         self.leadership = Leadership(store)
+        # Per generation: a replay into scratch tables must not borrow what the live
+        # tables said (verify would then miss a tampered row).
+        self._facts: dict[int, Facts] = {}
         self.role = "starting"
 
     def run_once(self, *, generation: int | None = None, until: int | None = None) -> int:
@@ -62,11 +65,15 @@ class ProjectionRunner:
             )
             if not notifications:
                 return 0
-            applier = BatchApplier(conn, tables)
+            applier = BatchApplier(conn, tables, self._facts.setdefault(gen, Facts()))
             for n in notifications:
                 applier.apply(self.ledger.mapper.to_domain_event(n), n.id)
             applier.flush(start, notifications[-1].id)
             return len(notifications)
+
+    def forget(self, generation: int) -> None:
+        """Drop what was learnt while replaying a generation (after dropping its tables)."""
+        self._facts.pop(generation, None)
 
     def catch_up(
         self,

@@ -121,6 +121,8 @@ def tables_for(generation: int) -> Tables:
         Index(p + "postings_account", "account", "value_date"),
         Index(p + "postings_school", "school", "value_date"),
         Index(p + "postings_donor", "donor", "value_date"),
+        # "Schools funded" reads only a donor's commitment and reduction postings.
+        Index(p + "postings_donor_kind", "donor", "kind"),
         Index(p + "postings_programme", "programme", "value_date"),
         Index(p + "postings_region", "region", "value_date"),
         Index(p + "postings_recorded_at", "recorded_at"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, and_, insert, select, update
@@ -31,20 +32,34 @@ def db_time(conn: Connection, moment: dt.datetime) -> dt.datetime:
     return utc.replace(tzinfo=None) if conn.dialect.name == "sqlite" else utc
 
 
+@dataclass
+class Facts:
+    """Facts that never change once recorded: who a grant belongs to, a school's
+    region, whose account or donor id is whose. Kept across batches of one
+    generation, so following the log costs no look-up per event."""
+
+    grants: dict[str, dict[str, Any]] = field(default_factory=dict)
+    school_by_account: dict[str, str] = field(default_factory=dict)
+    donor_by_id: dict[str, str] = field(default_factory=dict)
+    region_by_school: dict[str, str] = field(default_factory=dict)
+
+
 class BatchApplier:
-    def __init__(self, conn: Connection, tables: Tables) -> None:
+    def __init__(self, conn: Connection, tables: Tables, facts: Facts | None = None) -> None:
         self.conn = conn
         self.t = tables
+        facts = facts or Facts()
         self.registry: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        self.grants: dict[str, dict[str, Any]] = {}
+        self.grants = facts.grants
+        self.new_grants: list[dict[str, Any]] = []
         self.entries: list[dict[str, Any]] = []
         self.entry_cache: dict[str, dict[str, Any]] = {}
         self.reversed: list[dict[str, Any]] = []
         self.postings: list[dict[str, Any]] = []
         self.deltas: dict[tuple[str, str], int] = defaultdict(int)
-        self.school_by_account: dict[str, str] = {}
-        self.donor_by_id: dict[str, str] = {}
-        self.region_by_school: dict[str, str] = {}
+        self.school_by_account = facts.school_by_account
+        self.donor_by_id = facts.donor_by_id
+        self.region_by_school = facts.region_by_school
 
     # -- lookups: this batch first, then the tables ----------------------------------
 
@@ -127,10 +142,12 @@ class BatchApplier:
             facts.amount = original["amount"]
             return
         if facts.kind == "commitment":
-            self.grants[owner] = {
+            grant = {
                 "grant_id": owner, "donor": facts.donor, "school": facts.school,
-                "programme": facts.programme, "currency": facts.currency, "new": True,
+                "programme": facts.programme, "currency": facts.currency,
             }  # fmt: skip
+            self.grants[owner] = grant
+            self.new_grants.append(grant)
         elif facts.grant_id is not None:
             grant = self._grant(facts.grant_id)
             facts.donor, facts.school = grant["donor"], grant["school"]
@@ -190,11 +207,8 @@ class BatchApplier:
         for name in ("donors", "programmes", "schools"):
             if self.registry[name]:
                 conn.execute(insert(getattr(t, name)), self.registry[name])
-        new_grants = [
-            {k: v for k, v in g.items() if k != "new"} for g in self.grants.values() if g.get("new")
-        ]
-        if new_grants:
-            conn.execute(insert(t.grants), new_grants)
+        if self.new_grants:
+            conn.execute(insert(t.grants), self.new_grants)
         if self.entries:
             conn.execute(insert(t.entries), self.entries)
         for r in self.reversed:

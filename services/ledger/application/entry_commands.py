@@ -173,7 +173,9 @@ class EntryCommands(LedgerCore):
             )
             uow.add(owner)
             if isinstance(owner, Grant) and reversed_entry.kind == "disbursement":
-                account = uow.get(SchoolAccount, account_id(owner.school), "school account")
+                account = uow.get(
+                    SchoolAccount, account_id(owner.school), "school account", lock=True
+                )
                 account.withdraw_for_reversal(
                     entry_id=reversal_id,
                     amount=reversed_entry.amount,

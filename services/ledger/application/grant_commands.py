@@ -72,7 +72,7 @@ class GrantCommands(LedgerCore):
 
         def decide(uow: UnitOfWork) -> dict[str, Any]:
             grant = uow.get(Grant, grant_id, f"grant {grant_id}", target=True)
-            account = uow.get(SchoolAccount, account_id(grant.school), "school account")
+            account = uow.get(SchoolAccount, account_id(grant.school), "school account", lock=True)
             entry_id = str(uuid4())
             grant.disburse(
                 entry_id=entry_id,

@@ -121,9 +121,23 @@ class UnitOfWork:
     def __exit__(self, *exc: object) -> None:
         self._held.close()
 
-    def get(self, cls: type[A], aggregate_id: UUID, what: str, *, target: bool = False) -> A:
-        """Load an aggregate; ``target=True`` locks it in-process and applies If-Match."""
-        if target:
+    def get(
+        self,
+        cls: type[A],
+        aggregate_id: UUID,
+        what: str,
+        *,
+        target: bool = False,
+        lock: bool = False,
+    ) -> A:
+        """Load an aggregate.
+
+        ``target=True``: the aggregate the request acts on; locked in-process, and the
+        caller's If-Match version applies. ``lock=True``: another aggregate the command
+        changes, locked too. Locks are taken grant/donor first, school account last,
+        so two commands never wait on each other in a cycle.
+        """
+        if target or lock:
             self._held.enter_context(self._locks.hold(aggregate_id))
         try:
             aggregate: Aggregate = self._load(aggregate_id)
