@@ -93,7 +93,7 @@ class ProjectionRunner:
 
     # -- background following ----------------------------------------------------------
 
-    def wake(self) -> None:
+    def wake(self, _: object = None) -> None:
         """Called after a commit in this process: follow without waiting for the poll."""
         self._wake.set()
 

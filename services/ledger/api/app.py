@@ -12,7 +12,12 @@ from ledger.api import problems
 from ledger.api.limits import BodySizeLimit
 from ledger.api.routes import entries, registry
 from ledger.application.app import LedgerApplication
+from ledger.application.committer import CommitReport
 from ledger.infrastructure.settings import Settings, eventsourcing_env
+from ledger.observability import routes as observability_routes
+from ledger.observability.metrics import Metrics
+from ledger.observability.middleware import RequestMetrics
+from ledger.observability.routes import ProjectionGauges
 from projections import api as projections_api
 from projections.runner import ProjectionRunner
 from projections.service import ReadSide
@@ -35,6 +40,15 @@ def create_app(
     runner = ProjectionRunner(application, store) if settings.run_projections else None
     if runner is not None:
         application.committer.listeners.append(runner.wake)
+    metrics = Metrics()
+
+    def observe_commit(report: CommitReport) -> None:
+        metrics.commit_batch_size.observe(report.commands)
+        metrics.commit_duration.observe(report.seconds)
+        for event_type in report.event_types:
+            metrics.events_appended.labels(event_type).inc()
+
+    application.committer.listeners.append(observe_commit)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -46,6 +60,7 @@ def create_app(
             if runner is not None:
                 runner.stop()
                 application.committer.listeners.remove(runner.wake)
+            application.committer.listeners.remove(observe_commit)
             await store.async_engine.dispose()
             store.close()
             if owned:
@@ -59,6 +74,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.ledger = application
+    app.state.metrics = metrics
+    app.state.projection_gauges = ProjectionGauges(metrics)
     app.state.read_side = ReadSide(
         application, store, runner, max_wait_seconds=settings.read_wait_seconds
     )
@@ -66,5 +83,8 @@ def create_app(
     app.include_router(registry.router)
     app.include_router(entries.router)
     app.include_router(projections_api.router)
+    app.include_router(observability_routes.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Added last, so outermost: it also times and counts refusals made by the limit.
+    app.add_middleware(RequestMetrics, metrics=metrics)
     return app

@@ -58,11 +58,33 @@ def problem(
         "instance": request.url.path,
     }
     body.update(extra)
+    _count_rejection(request, status, code)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
 def status_for(error: DomainError) -> int:
     return _STATUS_BY_CODE.get(error.code, 409)
+
+
+def _count_rejection(request: Request, status: int, code: str) -> None:
+    """ledger_commands_rejected_total{reason}: only recording requests count."""
+    if request.method != "POST":
+        return
+    if code == IdempotencyKeyReused.code:
+        reason = "idempotency"
+    elif status == 404:
+        reason = "not_found"
+    elif status == 409 and code in ("version-conflict", "concurrency-conflict"):
+        reason = "conflict"
+    elif status == 409:
+        reason = "invariant"
+    elif status == 503:
+        reason = "unavailable"
+    else:
+        reason = "validation"
+    metrics = getattr(request.app.state, "metrics", None)
+    if metrics is not None:
+        metrics.commands_rejected.labels(reason).inc()
 
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
@@ -113,6 +135,9 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _store_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception("event store unavailable", exc_info=exc)
+    metrics = getattr(request.app.state, "metrics", None)
+    if metrics is not None:
+        metrics.store_errors.inc()
     return problem(
         request,
         503,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -27,6 +28,16 @@ Events = Sequence[DomainEventProtocol[Any]]
 class _Pending:
     events: Events
     future: Future[list[int]] = field(default_factory=Future)
+
+
+@dataclass(frozen=True)
+class CommitReport:
+    """What one event-store transaction wrote (for metrics and the projection runner)."""
+
+    commands: int
+    events: int
+    seconds: float
+    event_types: list[str]
 
 
 @dataclass
@@ -47,7 +58,7 @@ class GroupCommitter:
         self._store = store
         self._max_batch = max_batch
         # Called after every commit (e.g. to wake the in-process projection runner).
-        self.listeners: list[Callable[[], None]] = []
+        self.listeners: list[Callable[[CommitReport], None]] = []
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._closed = threading.Event()
         self.stats = CommitStats()
@@ -121,12 +132,19 @@ class GroupCommitter:
 
     def _put(self, items: list[_Pending]) -> None:
         events = [e for item in items for e in item.events]
+        started = time.perf_counter()
         recordings: list[Recording[Any]] = self._store.put(events)
+        report = CommitReport(
+            commands=len(items),
+            events=len(events),
+            seconds=time.perf_counter() - started,
+            event_types=[type(e).__qualname__ for e in events],
+        )
         self.stats.transactions += 1
         self.stats.commands += len(items)
         self.stats.largest_batch = max(self.stats.largest_batch, len(items))
         for listener in self.listeners:
-            listener()
+            listener(report)
         offset = 0
         for item in items:
             n = len(item.events)

@@ -1,0 +1,3 @@
+"""Metrics, health and readiness: what dashboards and Kubernetes probes read."""
+
+from __future__ import annotations

@@ -1,0 +1,67 @@
+"""Metrics, liveness and readiness through the real app."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+
+def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
+def test_health_and_readiness(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"] == {"event_store": "ok", "projections": "ok"}
+
+
+def test_metrics_count_requests_events_refusals_and_replays(
+    client: TestClient, headers: Any
+) -> None:
+    client.post("/v1/donors", json={"code": "qh", "name": "QH"}, headers=headers())
+    school = {"code": "kh", "name": "K", "school_type": "hub", "region": "aktobe", "district": "d"}
+    client.post("/v1/schools", json=school, headers=headers())
+    grant = client.post(
+        "/v1/grants",
+        json={"donor": "qh", "school": "kh", "amount": 1_000, "value_date": "2024-01-01",
+              "reference": "A"},
+        headers=headers(),
+    ).json()["grant_id"]  # fmt: skip
+    url = f"/v1/grants/{grant}/disbursements"
+    body = {"amount": 400, "value_date": "2024-02-01", "payment_reference": "P"}
+    assert client.post(url, json=body, headers=headers(key="metrics-key-1")).status_code == 201
+    assert client.post(url, json=body, headers=headers(key="metrics-key-1")).status_code == 201
+    assert client.post(url, json={**body, "amount": 10**6}, headers=headers()).status_code == 409
+    assert client.post(url, json={**body, "amount": -1}, headers=headers()).status_code == 422
+    client.get("/v1/no/such/path")
+
+    scraped = client.get("/metrics")
+    assert scraped.status_code == 200
+    assert scraped.headers["content-type"].startswith("text/plain")
+    text = scraped.text
+    samples = _samples(text)
+    route = "/v1/grants/{grant_id}/disbursements"
+    key = ("ledger_http_requests_total",
+           (("method", "POST"), ("route", route), ("status_class", "2xx")))  # fmt: skip
+    assert samples[key] == 2
+    assert samples[("ledger_events_appended_total", (("type", "Grant.Disbursed"),))] == 1
+    assert samples[("ledger_commands_rejected_total", (("reason", "invariant"),))] == 1
+    assert samples[("ledger_commands_rejected_total", (("reason", "validation"),))] == 1
+    assert samples[("ledger_idempotent_replays_total", ())] == 1
+    unmatched = (("method", "GET"), ("route", "unmatched"), ("status_class", "4xx"))
+    assert samples[("ledger_http_requests_total", unmatched)] == 1
+    assert ("ledger_projection_log_head", ()) in samples
+    assert any(name == "ledger_build_info" for name, _ in samples)
+    assert samples[("ledger_commit_batch_commands_count", ())] >= 4
+    # Low cardinality: no grant id (nor any other UUID) becomes a label value.
+    assert grant not in text
+    assert not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-", text)
