@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
+
+from tests.conftest import IN_CI
 
 
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -65,3 +70,19 @@ def test_metrics_count_requests_events_refusals_and_replays(
     # Low cardinality: no grant id (nor any other UUID) becomes a label value.
     assert grant not in text
     assert not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-", text)
+
+
+def test_scraped_metrics_pass_promtool(client: TestClient, headers: Any) -> None:
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        if IN_CI:
+            pytest.fail("promtool is required under CI=true (scripts/test.sh installs it)")
+        pytest.skip("promtool not installed (Debian package prometheus)")
+    client.post("/v1/donors", json={"code": "qh", "name": "Q"}, headers=headers())
+    client.get("/v1/donors/qh")
+    text = client.get("/metrics").text
+    checked = subprocess.run(
+        [promtool, "check", "metrics"], input=text, capture_output=True, text=True, check=False
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.strip() == "", checked.stdout  # no lint complaints either
