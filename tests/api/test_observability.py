@@ -43,11 +43,15 @@ def test_metrics_count_requests_events_refusals_and_replays(
     ).json()["grant_id"]  # fmt: skip
     url = f"/v1/grants/{grant}/disbursements"
     body = {"amount": 400, "value_date": "2024-02-01", "payment_reference": "P"}
-    assert client.post(url, json=body, headers=headers(key="metrics-key-1")).status_code == 201
+    paid = client.post(url, json=body, headers=headers(key="metrics-key-1"))
+    assert paid.status_code == 201
     assert client.post(url, json=body, headers=headers(key="metrics-key-1")).status_code == 201
     assert client.post(url, json={**body, "amount": 10**6}, headers=headers()).status_code == 409
     assert client.post(url, json={**body, "amount": -1}, headers=headers()).status_code == 422
     client.get("/v1/no/such/path")
+    # Business gauges come from the read models: let them reach the disbursement.
+    at = paid.json()["position"]
+    assert client.get("/v1/balances/trial-balance", params={"min_position": at}).status_code == 200
 
     scraped = client.get("/metrics")
     assert scraped.status_code == 200
@@ -67,6 +71,17 @@ def test_metrics_count_requests_events_refusals_and_replays(
     assert ("ledger_projection_log_head", ()) in samples
     assert any(name == "ledger_build_info" for name, _ in samples)
     assert samples[("ledger_commit_batch_commands_count", ())] >= 4
+    money = {
+        ("ledger_donor_committed_minor_units", (("currency", "KZT"), ("donor", "qh"))): 1_000,
+        ("ledger_donor_disbursed_minor_units", (("currency", "KZT"), ("donor", "qh"))): 400,
+        ("ledger_donor_undisbursed_minor_units", (("currency", "KZT"), ("donor", "qh"))): 600,
+        (
+            "ledger_region_cash_on_hand_minor_units",
+            (("currency", "KZT"), ("region", "aktobe")),
+        ): 400,
+        ("ledger_trial_balance_imbalance_minor_units", (("currency", "KZT"),)): 0,
+    }
+    assert {k: samples[k] for k in money} == money
     # Low cardinality: no grant id (nor any other UUID) becomes a label value.
     assert grant not in text
     assert not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-", text)

@@ -15,6 +15,7 @@ from ledger.application.app import LedgerApplication
 from ledger.application.committer import CommitReport
 from ledger.infrastructure.settings import Settings, eventsourcing_env
 from ledger.observability import routes as observability_routes
+from ledger.observability.business import BusinessGauges
 from ledger.observability.metrics import Metrics
 from ledger.observability.middleware import RequestMetrics
 from ledger.observability.routes import ProjectionGauges
@@ -76,6 +77,7 @@ def create_app(
     app.state.ledger = application
     app.state.metrics = metrics
     app.state.projection_gauges = ProjectionGauges(metrics)
+    app.state.business_gauges = BusinessGauges(metrics)
     app.state.read_side = ReadSide(
         application, store, runner, max_wait_seconds=settings.read_wait_seconds
     )

@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 from starlette.concurrency import run_in_threadpool
 
+from ledger.observability.business import BusinessGauges
 from ledger.observability.metrics import Metrics
 from projections.service import ReadSide
 
@@ -48,6 +49,8 @@ async def metrics(request: Request) -> Response:
     gauges.head.set(float(str(status["log_head"])))
     gauges.lag_events.labels(name).set(float(str(status["lag_events"])))
     gauges.lag_seconds.labels(name).set(float(str(status["lag_seconds"])))
+    business: BusinessGauges = request.app.state.business_gauges
+    await business.refresh(rs)
     return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -1,0 +1,92 @@
+"""Business gauges for dashboards, recomputed from the read models at every scrape.
+
+Nothing is counted in memory, so the figures survive restarts and agree across
+worker processes. Labels are bounded sets: donor, region and currency codes.
+All figures come from the running-balances table: cost per scrape grows with the
+number of accounts, not with the length of history.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from prometheus_client import Gauge
+from sqlalchemy import select
+
+from ledger.observability.metrics import Metrics
+from projections.service import ReadSide
+
+MONEY = "minor units of the currency (tiyn for KZT)"
+
+
+class BusinessGauges:
+    def __init__(self, metrics: Metrics) -> None:
+        r = metrics.registry
+
+        def gauge(name: str, what: str, labels: list[str]) -> Gauge:
+            return Gauge(name, f"{what}, in {MONEY}.", labels, registry=r)
+
+        self.donor = {
+            figure: gauge(f"ledger_donor_{figure}_minor_units", what, ["donor", "currency"])
+            for figure, what in {
+                "committed": "Commitments made by the donor, net of reductions",
+                "disbursed": "Disbursed by the donor",
+                "undisbursed": "Committed by the donor but not yet disbursed",
+                "operating_costs": "Operating costs covered by the donor",
+                "in_kind": "Fair value of the donor's in-kind contributions",
+            }.items()
+        }
+        self.region = {
+            figure: gauge(f"ledger_region_{figure}_minor_units", what, ["region", "currency"])
+            for figure, what in {
+                "cash_on_hand": "Cash on hand of the region's schools",
+                "spent": "Expenditure of the region's schools",
+            }.items()
+        }
+        self.imbalance = gauge(
+            "ledger_trial_balance_imbalance_minor_units",
+            "Sum of all account balances per currency; anything but 0 is a defect",
+            ["currency"],
+        )
+
+    async def refresh(self, rs: ReadSide) -> None:
+        async with rs.read() as r:
+            b, s = r.tables.balances, r.tables.schools
+            rows = (await r.conn.execute(select(b.c.account, b.c.currency, b.c.balance))).all()
+            schools = (await r.conn.execute(select(s.c.code, s.c.region))).all()
+        regions = {code: region for code, region in schools}
+        figures = business_figures([(a, c, int(v)) for a, c, v in rows], regions)
+        for g in (*self.donor.values(), *self.region.values(), self.imbalance):
+            g.clear()  # a label set that no longer exists must not linger
+        for (kind, figure, code, currency), value in figures.items():
+            if kind == "donor":
+                self.donor[figure].labels(code, currency).set(value)
+            elif kind == "region":
+                self.region[figure].labels(code, currency).set(value)
+            else:
+                self.imbalance.labels(currency).set(value)
+
+
+_DONOR_ACCOUNTS = {"disbursed": "disbursed", "operating": "operating_costs", "inkind": "in_kind"}
+
+
+def business_figures(
+    rows: list[tuple[str, str, int]], regions: dict[str, str]
+) -> dict[tuple[str, str, str, str], int]:
+    """(kind, figure, code, currency) -> value, from account balances alone."""
+    out: dict[tuple[str, str, str, str], int] = defaultdict(int)
+    for account, currency, balance in rows:
+        out[("trial", "imbalance", "", currency)] += balance
+        parts = account.split(":")
+        if parts[0] == "donors" and parts[2] in _DONOR_ACCOUNTS:
+            # Donor-side accounts hold credits: the figure is the negated balance.
+            out[("donor", _DONOR_ACCOUNTS[parts[2]], parts[1], currency)] -= balance
+        elif parts[:2] == ["commitments", "pledged"]:
+            out[("donor", "undisbursed", parts[2], currency)] -= balance
+        elif parts[0] == "schools" and parts[1] in regions and parts[2] in ("cash", "spent"):
+            figure = "cash_on_hand" if parts[2] == "cash" else "spent"
+            out[("region", figure, regions[parts[1]], currency)] += balance
+    for (kind, figure, code, currency), value in list(out.items()):
+        if kind == "donor" and figure in ("disbursed", "undisbursed"):
+            out[("donor", "committed", code, currency)] += value
+    return dict(out)
