@@ -8,6 +8,7 @@ import subprocess
 from typing import Any
 
 import pytest
+import structlog
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -101,3 +102,32 @@ def test_scraped_metrics_pass_promtool(client: TestClient, headers: Any) -> None
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert checked.stdout.strip() == "", checked.stdout  # no lint complaints either
+
+
+def test_one_structured_log_line_per_request_with_request_id(
+    client: TestClient, headers: Any
+) -> None:
+    with structlog.testing.capture_logs() as logs:
+        made = client.post(
+            "/v1/donors",
+            json={"code": "qh", "name": "Q"},
+            headers={**headers(), "X-Request-ID": "req-abc.123"},
+        )
+        refused = client.post("/v1/donors", json={"code": "qh", "name": "secret-name"})
+        odd = client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"})
+    assert made.headers["x-request-id"] == "req-abc.123"
+    assert len(odd.headers["x-request-id"]) == 32  # not echoed: replaced by a fresh id
+    lines = [entry for entry in logs if entry["event"] == "request"]
+    assert [(x["route"], x["status"], x["outcome"]) for x in lines] == [
+        ("/v1/donors", 201, "ok"),
+        ("/v1/donors", 400, "refused"),
+        ("/healthz", 200, "ok"),
+    ]
+    first = lines[0]
+    assert first["request_id"] == "req-abc.123"
+    assert first["actor"] == "alice"
+    assert first["position"] == made.json()["position"]
+    assert first["duration_ms"] >= 0
+    assert refused.headers["x-request-id"] == lines[1]["request_id"]
+    # Bodies never reach the log.
+    assert "secret-name" not in repr(logs)

@@ -16,6 +16,7 @@ from ledger.application.committer import CommitReport
 from ledger.infrastructure.settings import Settings, eventsourcing_env
 from ledger.observability import routes as observability_routes
 from ledger.observability.business import BusinessGauges
+from ledger.observability.logs import RequestLog, configure_logging
 from ledger.observability.metrics import Metrics
 from ledger.observability.middleware import RequestMetrics
 from ledger.observability.routes import ProjectionGauges
@@ -30,6 +31,7 @@ def create_app(
 ) -> FastAPI:
     """Build the API; pass ``ledger`` to share an application (tests, demo loading)."""
     settings = settings or Settings()
+    configure_logging()
     owned = ledger is None
     application = ledger or LedgerApplication(
         eventsourcing_env(settings.database_url, settings.pool_size),
@@ -87,6 +89,7 @@ def create_app(
     app.include_router(projections_api.router)
     app.include_router(observability_routes.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    # Added last, so outermost: it also times and counts refusals made by the limit.
+    # Added last, so outermost: they also see refusals made by the body limit.
     app.add_middleware(RequestMetrics, metrics=metrics)
+    app.add_middleware(RequestLog)
     return app

@@ -30,6 +30,8 @@ def recorded(response: Response, result: Recorded, **extra: Any) -> dict[str, An
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     response.headers["X-Log-Position"] = str(result.position)
+    if "entry_id" in result.response:
+        response.headers["X-Entry-Id"] = str(result.response["entry_id"])
     return {**result.response, "position": result.position, **extra}
 
 
