@@ -47,6 +47,12 @@ def serve(
     settings = _settings(database_url)
     if demo:
         _load_demo(settings)
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Each worker writes its metrics to files here; /metrics sums them, so a scrape
+        # sees the whole server whichever worker answers. Fresh per start: counters reset.
+        import tempfile
+
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="ledger-metrics-")
     typer.echo(f"ledger: serving on http://{host}:{port} (store: {settings.database_url})")
     uvicorn.run(
         "ledger.api.app:create_app",

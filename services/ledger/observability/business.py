@@ -24,7 +24,10 @@ class BusinessGauges:
         r = metrics.registry
 
         def gauge(name: str, what: str, labels: list[str]) -> Gauge:
-            return Gauge(name, f"{what}, in {MONEY}.", labels, registry=r)
+            # Computed by whichever process is scraped: its latest value wins.
+            return Gauge(
+                name, f"{what}, in {MONEY}.", labels, registry=r, multiprocess_mode="mostrecent"
+            )
 
         self.donor = {
             figure: gauge(f"ledger_donor_{figure}_minor_units", what, ["donor", "currency"])

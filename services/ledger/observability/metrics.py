@@ -10,7 +10,16 @@ import os
 import subprocess
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from ledger import __version__
 
@@ -57,7 +66,10 @@ class Metrics:
             registry=r,
         )
         self.http_in_flight = Gauge(
-            "ledger_http_requests_in_flight", "HTTP requests being served.", registry=r
+            "ledger_http_requests_in_flight",
+            "HTTP requests being served.",
+            registry=r,
+            multiprocess_mode="livesum",
         )
         self.events_appended = Counter(
             "ledger_events_appended", "Events recorded, by event type.", ["type"], registry=r
@@ -89,5 +101,43 @@ class Metrics:
         self.store_errors = Counter(
             "ledger_event_store_errors", "Event-store operations that failed.", registry=r
         )
-        self.build = Info("ledger_build", "Version and git commit of the service.", registry=r)
-        self.build.info({"version": __version__, "git_sha": _git_sha()})
+        # A gauge rather than an Info: it aggregates in multiprocess mode.
+        self.build = Gauge(
+            "ledger_build_info",
+            "Version and git commit of the service (always 1).",
+            ["version", "git_sha"],
+            registry=r,
+            multiprocess_mode="max",
+        )
+        self.build.labels(__version__, _git_sha()).set(1)
+        self.pool_connections = Gauge(
+            "ledger_db_pool_connections",
+            "Database connections per pool and state (in_use, idle).",
+            ["pool", "state"],
+            registry=r,
+            multiprocess_mode="livesum",
+        )
+        self.pool_waiting = Gauge(
+            "ledger_db_pool_waiting_requests",
+            "Requests waiting for a connection, per pool.",
+            ["pool"],
+            registry=r,
+            multiprocess_mode="livesum",
+        )
+        if not multiprocess_dir():
+            # Per-process collectors; prometheus-client cannot aggregate them across
+            # worker processes, so they are only exposed by a single-process server.
+            ProcessCollector(registry=r)
+            PlatformCollector(registry=r)
+
+    def exposition(self) -> bytes:
+        """The scrape body: this app's registry, or all workers' files in multiprocess mode."""
+        if multiprocess_dir():
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            return generate_latest(registry)
+        return generate_latest(self.registry)
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Gauge
 from starlette.concurrency import run_in_threadpool
 
 from ledger.observability.business import BusinessGauges
@@ -22,19 +24,25 @@ class ProjectionGauges:
 
     def __init__(self, metrics: Metrics) -> None:
         r = metrics.registry
+        mode: Literal["mostrecent"] = "mostrecent"  # computed when scraped; latest wins
         self.position = Gauge(
-            "ledger_projection_position", "Last log position applied.", ["projection"], registry=r
-        )
-        self.head = Gauge("ledger_projection_log_head", "Last log position.", registry=r)
+            "ledger_projection_position", "Last log position applied.", ["projection"],
+            registry=r, multiprocess_mode=mode,
+        )  # fmt: skip
+        self.head = Gauge(
+            "ledger_projection_log_head", "Last log position.", registry=r,
+            multiprocess_mode=mode,
+        )  # fmt: skip
         self.lag_events = Gauge(
             "ledger_projection_lag_events", "Log positions not yet applied.", ["projection"],
-            registry=r,
+            registry=r, multiprocess_mode=mode,
         )  # fmt: skip
         self.lag_seconds = Gauge(
             "ledger_projection_lag_seconds",
             "Age of the oldest event not yet applied (0 when caught up).",
             ["projection"],
             registry=r,
+            multiprocess_mode=mode,
         )
 
 
@@ -51,7 +59,23 @@ async def metrics(request: Request) -> Response:
     gauges.lag_seconds.labels(name).set(float(str(status["lag_seconds"])))
     business: BusinessGauges = request.app.state.business_gauges
     await business.refresh(rs)
-    return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)
+    _pool_gauges(m, rs)
+    return Response(m.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+
+def _pool_gauges(m: Metrics, rs: ReadSide) -> None:
+    datastore = getattr(rs.ledger.recorder, "datastore", None)
+    pool = getattr(datastore, "pool", None)
+    if pool is not None and hasattr(pool, "get_stats"):  # psycopg_pool (PostgreSQL)
+        stats = pool.get_stats()
+        size, idle = stats.get("pool_size", 0), stats.get("pool_available", 0)
+        m.pool_connections.labels("event_store", "in_use").set(size - idle)
+        m.pool_connections.labels("event_store", "idle").set(idle)
+        m.pool_waiting.labels("event_store").set(stats.get("requests_waiting", 0))
+    read_pool: Any = rs.store.async_engine.pool
+    if hasattr(read_pool, "checkedout"):
+        m.pool_connections.labels("read_models", "in_use").set(read_pool.checkedout())
+        m.pool_connections.labels("read_models", "idle").set(read_pool.checkedin())
 
 
 @router.get("/healthz", include_in_schema=False)
