@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, Table, inspect, select, update
+from sqlalchemy import Connection, Table, delete, insert, inspect, select, update
 
 from projections.runner import ProjectionRunner
 from projections.store import (
@@ -15,7 +16,7 @@ from projections.store import (
     drop_generation,
     tracked_position,
 )
-from projections.tables import Tables, active, tables_for
+from projections.tables import Tables, active, runs, tables_for
 
 Progress = Callable[[int], None]
 
@@ -29,6 +30,20 @@ def _next_generation(conn: Connection) -> int:
     return max([active_generation(conn), *used]) + 1
 
 
+def record_run(runner: ProjectionRunner, kind: str, started: float, differences: int) -> None:
+    """Keep the outcome where /metrics (and so the alerts) can read it."""
+    row = {
+        "kind": kind,
+        "finished_at": dt.datetime.now(dt.UTC),
+        "duration_ms": int((time.perf_counter() - started) * 1000),
+        "ok": differences == 0,
+        "differences": differences,
+    }
+    with runner.store.engine.begin() as conn:
+        conn.execute(delete(runs).where(runs.c.kind == kind))
+        conn.execute(insert(runs).values(**row))
+
+
 def rebuild(runner: ProjectionRunner, progress: Progress | None = None) -> int:
     """Replay the whole log into fresh tables, then switch to them atomically.
 
@@ -36,6 +51,7 @@ def rebuild(runner: ProjectionRunner, progress: Progress | None = None) -> int:
     the in-process runner follows the new one from its own tracking position.
     """
     store = runner.store
+    started = time.perf_counter()
     with store.engine.begin() as conn:
         new = _next_generation(conn)
         create_generation(conn, new)
@@ -48,6 +64,7 @@ def rebuild(runner: ProjectionRunner, progress: Progress | None = None) -> int:
     with store.engine.begin() as conn:
         drop_generation(conn, old)
     runner.forget(old)
+    record_run(runner, "rebuild", started, 0)
     return new
 
 
@@ -97,9 +114,11 @@ def compare_generations(
 def verify(runner: ProjectionRunner, progress: Progress | None = None) -> list[str]:
     """Every difference between the live read models and a from-scratch replay."""
     store = runner.store
+    started = time.perf_counter()
     with store.engine.begin() as conn:
         scratch = _next_generation(conn)
         create_generation(conn, scratch)
+    differences: list[str] = []
     try:
         with store.engine.connect() as opened:
             live_conn = opened.execution_options(
@@ -115,8 +134,12 @@ def verify(runner: ProjectionRunner, progress: Progress | None = None) -> list[s
                 at = tracked_position(live_conn, live)
                 runner.catch_up(generation=scratch, until=at, progress=progress)
                 with store.engine.connect() as fresh_conn:
-                    return compare_generations(live_conn, fresh_conn, live, tables_for(scratch))
+                    differences = compare_generations(
+                        live_conn, fresh_conn, live, tables_for(scratch)
+                    )
     finally:
         with store.engine.begin() as conn:
             drop_generation(conn, scratch)
         runner.forget(scratch)
+    record_run(runner, "verify", started, len(differences))
+    return differences

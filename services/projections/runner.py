@@ -44,6 +44,8 @@ class ProjectionRunner:
         # Per generation: a replay into scratch tables must not borrow what the live
         # tables said (verify would then miss a tampered row).
         self._facts: dict[int, Facts] = {}
+        # Called with the event type names of every applied batch (metrics).
+        self.on_batch: list[Callable[[list[str]], None]] = []
         self.role = "starting"
 
     def run_once(self, *, generation: int | None = None, until: int | None = None) -> int:
@@ -66,10 +68,16 @@ class ProjectionRunner:
             if not notifications:
                 return 0
             applier = BatchApplier(conn, tables, self._facts.setdefault(gen, Facts()))
+            types = []
             for n in notifications:
-                applier.apply(self.ledger.mapper.to_domain_event(n), n.id)
+                event = self.ledger.mapper.to_domain_event(n)
+                types.append(type(event).__qualname__)
+                applier.apply(event, n.id)
             applier.flush(start, notifications[-1].id)
-            return len(notifications)
+        if generation is None:  # the live read models, not a rebuild or verify replay
+            for callback in self.on_batch:
+                callback(types)
+        return len(notifications)
 
     def forget(self, generation: int) -> None:
         """Drop what was learnt while replaying a generation (after dropping its tables)."""

@@ -36,6 +36,18 @@ active = Table(
 )
 
 
+# The last rebuild and verify: when, how long, with what outcome (for metrics/alerts).
+runs = Table(
+    "rm_runs",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("finished_at", DateTime(timezone=True), nullable=False),
+    Column("duration_ms", BigInteger, nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("differences", Integer, nullable=False),
+)
+
+
 @dataclass(frozen=True)
 class Tables:
     generation: int

@@ -131,3 +131,28 @@ def test_one_structured_log_line_per_request_with_request_id(
     assert refused.headers["x-request-id"] == lines[1]["request_id"]
     # Bodies never reach the log.
     assert "secret-name" not in repr(logs)
+
+
+def test_read_side_metrics_events_processed_and_last_verify(
+    client: TestClient, headers: Any, ledger: Any, store_url: str
+) -> None:
+    from projections.rebuild import verify
+    from projections.runner import ProjectionRunner
+    from projections.store import ReadStore
+
+    made = client.post("/v1/donors", json={"code": "qh", "name": "Q"}, headers=headers())
+    at = made.json()["position"]
+    client.get("/v1/balances/trial-balance", params={"min_position": at})
+    store = ReadStore.for_database(store_url) if store_url != "memory://" else None
+    if store is not None:
+        try:
+            assert verify(ProjectionRunner(ledger, store)) == []
+        finally:
+            store.close()
+    samples = _samples(client.get("/metrics").text)
+    processed = (("projection", "ledger"), ("type", "Donor.Registered"))
+    assert samples[("ledger_projection_events_processed_total", processed)] == 1
+    if store is not None:
+        assert samples[("ledger_projection_last_run_success", (("kind", "verify"),))] == 1
+        assert samples[("ledger_projection_verify_differences", ())] == 0
+        assert samples[("ledger_projection_last_run_timestamp_seconds", (("kind", "verify"),))] > 0

@@ -53,6 +53,13 @@ def create_app(
 
     application.committer.listeners.append(observe_commit)
 
+    def observe_batch(types: list[str]) -> None:
+        for event_type in types:
+            metrics.events_processed.labels("ledger", event_type).inc()
+
+    if runner is not None:
+        runner.on_batch.append(observe_batch)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if runner is not None:

@@ -98,6 +98,12 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+        self.events_processed = Counter(
+            "ledger_projection_events_processed",
+            "Events applied to the live read models, by projection and event type.",
+            ["projection", "type"],
+            registry=r,
+        )
         self.store_errors = Counter(
             "ledger_event_store_errors", "Event-store operations that failed.", registry=r
         )

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from ledger.observability.business import BusinessGauges
 from ledger.observability.metrics import Metrics
 from projections.service import ReadSide
+from projections.tables import runs
 
 router = APIRouter(tags=["operations"])
 
@@ -37,6 +40,26 @@ class ProjectionGauges:
             "ledger_projection_lag_events", "Log positions not yet applied.", ["projection"],
             registry=r, multiprocess_mode=mode,
         )  # fmt: skip
+        self.run_seconds = Gauge(
+            "ledger_projection_last_run_duration_seconds",
+            "Duration of the last rebuild or verify.", ["kind"], registry=r,
+            multiprocess_mode=mode,
+        )  # fmt: skip
+        self.run_success = Gauge(
+            "ledger_projection_last_run_success",
+            "1 if the last rebuild or verify succeeded (verify: no difference), else 0.",
+            ["kind"], registry=r, multiprocess_mode=mode,
+        )  # fmt: skip
+        self.run_timestamp = Gauge(
+            "ledger_projection_last_run_timestamp_seconds",
+            "When the last rebuild or verify finished (Unix time).", ["kind"], registry=r,
+            multiprocess_mode=mode,
+        )  # fmt: skip
+        self.verify_differences = Gauge(
+            "ledger_projection_verify_differences",
+            "Differences the last verify found between live read models and a replay.",
+            registry=r, multiprocess_mode=mode,
+        )  # fmt: skip
         self.lag_seconds = Gauge(
             "ledger_projection_lag_seconds",
             "Age of the oldest event not yet applied (0 when caught up).",
@@ -57,6 +80,18 @@ async def metrics(request: Request) -> Response:
     gauges.head.set(float(str(status["log_head"])))
     gauges.lag_events.labels(name).set(float(str(status["lag_events"])))
     gauges.lag_seconds.labels(name).set(float(str(status["lag_seconds"])))
+    async with rs.store.async_engine.connect() as conn:
+        last_runs = (await conn.execute(select(runs))).mappings().all()
+    for run in last_runs:
+        kind = str(run["kind"])
+        finished = run["finished_at"]
+        if finished.tzinfo is None:  # SQLite keeps no offset; stored as UTC
+            finished = finished.replace(tzinfo=dt.UTC)
+        gauges.run_seconds.labels(kind).set(run["duration_ms"] / 1000)
+        gauges.run_success.labels(kind).set(1 if run["ok"] else 0)
+        gauges.run_timestamp.labels(kind).set(finished.timestamp())
+        if kind == "verify":
+            gauges.verify_differences.set(run["differences"])
     business: BusinessGauges = request.app.state.business_gauges
     await business.refresh(rs)
     _pool_gauges(m, rs)
