@@ -186,7 +186,10 @@ async def donor_balance(
 
 async def _groups(rs: ReadSide, c: Cut, column: str, min_position: int | None) -> GroupBalances:
     async with rs.read(min_position) as r:
-        groups = await queries.group_rows(r.conn, r.tables, column, c)
+        if column == "programme" and c.empty:
+            groups = await queries.programme_balance_rows(r.conn, r.tables)
+        else:
+            groups = await queries.group_rows(r.conn, r.tables, column, c)
         counts = await queries.school_counts(r.conn, r.tables) if column == "region" else {}
     rows = [
         GroupTotals(

@@ -108,6 +108,16 @@ async def group_rows(
     return groups
 
 
+async def programme_balance_rows(conn: AsyncConnection, t: Tables) -> dict[str, list[Row]]:
+    """Today's posting sums per programme, from the running programme balances."""
+    pb = t.programme_balances
+    stmt = select(pb.c.programme, pb.c.account, pb.c.kind, pb.c.currency, pb.c.balance)
+    groups: dict[str, list[Row]] = {}
+    for g, a, k, c, v in (await conn.execute(stmt)).all():
+        groups.setdefault(g, []).append((a, k, c, int(v)))
+    return groups
+
+
 async def school_counts(conn: AsyncConnection, t: Tables) -> dict[str, int]:
     s = t.schools
     stmt = select(s.c.region, func.count()).group_by(s.c.region)

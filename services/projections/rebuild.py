@@ -105,6 +105,7 @@ def compare_generations(
         ("donors", live.donors, fresh.donors, ()),
         ("programmes", live.programmes, fresh.programmes, ()),
         ("grants", live.grants, fresh.grants, ()),
+        ("programme_balances", live.programme_balances, fresh.programme_balances, ()),
     ]
     for name, a, b, skip in pairs:
         diffs += _compare(name, _rows(conn_live, a, skip), _rows(conn_fresh, b, skip))

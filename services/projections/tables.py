@@ -59,11 +59,12 @@ class Tables:
     donors: Table
     programmes: Table
     grants: Table
+    programme_balances: Table
 
     def all(self) -> list[Table]:
         return [
             self.tracking, self.entries, self.postings, self.balances,
-            self.schools, self.donors, self.programmes, self.grants,
+            self.schools, self.donors, self.programmes, self.grants, self.programme_balances,
         ]  # fmt: skip
 
 
@@ -147,6 +148,17 @@ def tables_for(generation: int) -> Tables:
         Column("currency", String(3), primary_key=True),
         Column("balance", BigInteger, nullable=False),
     )
+    # Running balances per programme, account and entry kind: programme totals at a
+    # cost that grows with the chart of accounts, not with the length of history.
+    programme_balances = Table(
+        p + "programme_balances",
+        md,
+        Column("programme", String(64), primary_key=True),
+        Column("account", String(255), primary_key=True),
+        Column("kind", String(32), primary_key=True),
+        Column("currency", String(3), primary_key=True),
+        Column("balance", BigInteger, nullable=False),
+    )
     schools = Table(
         p + "schools",
         md,
@@ -182,7 +194,8 @@ def tables_for(generation: int) -> Tables:
         Column("currency", String(3), nullable=False),
     )
     result = Tables(
-        generation, tracking, entries, postings, balances, schools, donors, programmes, grants
-    )
+        generation, tracking, entries, postings, balances, schools, donors, programmes, grants,
+        programme_balances,
+    )  # fmt: skip
     _cache[generation] = result
     return result

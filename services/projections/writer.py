@@ -57,6 +57,7 @@ class BatchApplier:
         self.reversed: list[dict[str, Any]] = []
         self.postings: list[dict[str, Any]] = []
         self.deltas: dict[tuple[str, str], int] = defaultdict(int)
+        self.programme_deltas: dict[tuple[str, str, str, str], int] = defaultdict(int)
         self.school_by_account = facts.school_by_account
         self.donor_by_id = facts.donor_by_id
         self.region_by_school = facts.region_by_school
@@ -199,6 +200,8 @@ class BatchApplier:
                 }
             )
             self.deltas[(account, currency)] += amount
+            if facts.programme is not None:
+                self.programme_deltas[(facts.programme, account, kind, currency)] += amount
 
     # -- writing ------------------------------------------------------------------------
 
@@ -237,12 +240,22 @@ class BatchApplier:
         rows = [
             {"account": a, "currency": c, "balance": d} for (a, c), d in sorted(self.deltas.items())
         ]
+        self._upsert_add(self.t.balances, ["account", "currency"], rows)
+        programme_rows = [
+            {"programme": p, "account": a, "kind": k, "currency": c, "balance": d}
+            for (p, a, k, c), d in sorted(self.programme_deltas.items())
+        ]
+        self._upsert_add(
+            self.t.programme_balances, ["programme", "account", "kind", "currency"], programme_rows
+        )
+
+    def _upsert_add(self, table: Any, key: list[str], rows: list[dict[str, Any]]) -> None:
+        """Add each row's balance to the stored one, inserting the rows not there yet."""
         if not rows:
             return
         dialect_insert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
-        stmt = dialect_insert(self.t.balances)
+        stmt = dialect_insert(table)
         stmt = stmt.on_conflict_do_update(
-            index_elements=["account", "currency"],
-            set_={"balance": self.t.balances.c.balance + stmt.excluded.balance},
+            index_elements=key, set_={"balance": table.c.balance + stmt.excluded.balance}
         )
         self.conn.execute(stmt, rows)

@@ -34,12 +34,13 @@ def test_metrics_count_requests_events_refusals_and_replays(
     client: TestClient, headers: Any
 ) -> None:
     client.post("/v1/donors", json={"code": "qh", "name": "QH"}, headers=headers())
+    client.post("/v1/programmes", json={"code": "hubs", "name": "Hubs"}, headers=headers())
     school = {"code": "kh", "name": "K", "school_type": "hub", "region": "aktobe", "district": "d"}
     client.post("/v1/schools", json=school, headers=headers())
     grant = client.post(
         "/v1/grants",
         json={"donor": "qh", "school": "kh", "amount": 1_000, "value_date": "2024-01-01",
-              "reference": "A"},
+              "reference": "A", "programme": "hubs"},
         headers=headers(),
     ).json()["grant_id"]  # fmt: skip
     url = f"/v1/grants/{grant}/disbursements"
@@ -81,6 +82,14 @@ def test_metrics_count_requests_events_refusals_and_replays(
             (("currency", "KZT"), ("region", "aktobe")),
         ): 400,
         ("ledger_trial_balance_imbalance_minor_units", (("currency", "KZT"),)): 0,
+        (
+            "ledger_programme_committed_minor_units",
+            (("currency", "KZT"), ("programme", "hubs")),
+        ): 1_000,
+        (
+            "ledger_programme_disbursed_minor_units",
+            (("currency", "KZT"), ("programme", "hubs")),
+        ): 400,
     }
     assert {k: samples[k] for k in money} == money
     # Low cardinality: no grant id (nor any other UUID) becomes a label value.

@@ -125,6 +125,27 @@ def read_balances(store: ReadStore) -> dict[tuple[str, str], int]:
     return {(a, c): int(v) for a, c, v in rows if v}
 
 
+def programme_balances(store: ReadStore) -> dict[tuple[str, ...], int]:
+    with store.engine.connect() as conn:
+        pb = tables_for(active_generation(conn)).programme_balances
+        rows = conn.execute(select(pb.c.programme, pb.c.account, pb.c.kind, pb.c.currency,
+                                   pb.c.balance)).all()  # fmt: skip
+    return {(g, a, k, c): int(v) for g, a, k, c, v in rows if v}
+
+
+def programme_sums_of_postings(store: ReadStore) -> dict[tuple[str, ...], int]:
+    sums: dict[tuple[str, ...], int] = defaultdict(int)
+    with store.engine.connect() as conn:
+        p = tables_for(active_generation(conn)).postings
+        for g, a, k, c, v in conn.execute(
+            select(p.c.programme, p.c.account, p.c.kind, p.c.currency, p.c.amount).where(
+                p.c.programme.is_not(None)
+            )
+        ).all():
+            sums[(g, a, k, c)] += int(v)
+    return {key: v for key, v in sums.items() if v}
+
+
 OPS = st.sampled_from(["commit", "disburse", "reduce", "spend", "operate", "in-kind", "reverse"])
 STEP = st.tuples(OPS, st.integers(0, 50), st.integers(1, 10_000), st.integers(0, 700))
 
@@ -162,6 +183,7 @@ def test_live_equals_replay_equals_legs(
         for (_, currency), balance in expected.items():
             totals[currency] += balance
         assert all(v == 0 for v in totals.values())
+        assert programme_balances(store) == programme_sums_of_postings(store)
         assert verify(ProjectionRunner(app, store, batch_size=97)) == []
     finally:
         store.close()

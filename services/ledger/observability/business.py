@@ -14,6 +14,8 @@ from prometheus_client import Gauge
 from sqlalchemy import select
 
 from ledger.observability.metrics import Metrics
+from projections.figures import group_numbers
+from projections.queries import programme_balance_rows
 from projections.service import ReadSide
 
 MONEY = "minor units of the currency (tiyn for KZT)"
@@ -46,6 +48,15 @@ class BusinessGauges:
                 "spent": "Expenditure of the region's schools",
             }.items()
         }
+        self.programme = {
+            figure: gauge(f"ledger_programme_{figure}_minor_units", what, ["programme", "currency"])
+            for figure, what in {
+                "committed": "Commitments under the programme, net of reductions",
+                "disbursed": "Disbursed under the programme",
+                "operating_costs": "Operating costs booked to the programme",
+                "in_kind": "In-kind value given to or under the programme",
+            }.items()
+        }
         self.imbalance = gauge(
             "ledger_trial_balance_imbalance_minor_units",
             "Sum of all account balances per currency; anything but 0 is a defect",
@@ -57,10 +68,18 @@ class BusinessGauges:
             b, s = r.tables.balances, r.tables.schools
             rows = (await r.conn.execute(select(b.c.account, b.c.currency, b.c.balance))).all()
             schools = (await r.conn.execute(select(s.c.code, s.c.region))).all()
+            programmes = await programme_balance_rows(r.conn, r.tables)
         regions = {code: region for code, region in schools}
         figures = business_figures([(a, c, int(v)) for a, c, v in rows], regions)
-        for g in (*self.donor.values(), *self.region.values(), self.imbalance):
+        gauges = (*self.donor.values(), *self.region.values(), *self.programme.values())
+        for g in (*gauges, self.imbalance):
             g.clear()  # a label set that no longer exists must not linger
+        for programme, group in programmes.items():
+            for currency, n in group_numbers(group).items():
+                self.programme["committed"].labels(programme, currency).set(n.committed)
+                self.programme["disbursed"].labels(programme, currency).set(n.disbursed)
+                self.programme["operating_costs"].labels(programme, currency).set(n.operating)
+                self.programme["in_kind"].labels(programme, currency).set(n.in_kind)
         for (kind, figure, code, currency), value in figures.items():
             if kind == "donor":
                 self.donor[figure].labels(code, currency).set(value)
