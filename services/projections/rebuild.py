@@ -30,12 +30,14 @@ def _next_generation(conn: Connection) -> int:
     return max([active_generation(conn), *used]) + 1
 
 
-def record_run(runner: ProjectionRunner, kind: str, started: float, differences: int) -> None:
+def record_run(
+    runner: ProjectionRunner, kind: str, started_seconds: float, differences: int
+) -> None:
     """Keep the outcome where /metrics (and so the alerts) can read it."""
     row = {
         "kind": kind,
         "finished_at": dt.datetime.now(dt.UTC),
-        "duration_ms": int((time.perf_counter() - started) * 1000),
+        "duration_ms": int((time.perf_counter() - started_seconds) * 1000),
         "ok": differences == 0,
         "differences": differences,
     }

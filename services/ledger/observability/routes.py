@@ -76,9 +76,9 @@ async def metrics(request: Request) -> Response:
     rs: ReadSide = request.app.state.read_side
     status = await rs.status()
     name = str(status["name"])
-    gauges.position.labels(name).set(float(str(status["position"])))
-    gauges.head.set(float(str(status["log_head"])))
-    gauges.lag_events.labels(name).set(float(str(status["lag_events"])))
+    gauges.position.labels(name).set(int(str(status["position"])))
+    gauges.head.set(int(str(status["log_head"])))
+    gauges.lag_events.labels(name).set(int(str(status["lag_events"])))
     gauges.lag_seconds.labels(name).set(float(str(status["lag_seconds"])))
     async with rs.store.async_engine.connect() as conn:
         last_runs = (await conn.execute(select(runs))).mappings().all()
