@@ -8,10 +8,17 @@ from pydantic import Field
 
 from contracts.common import Code, Command, View
 
+DonorKind = Literal["fund", "holding", "network", "government", "other"]
+
 
 class RegisterDonor(Command):
     code: Code
     name: str = Field(min_length=1, max_length=200, description="Donor's legal or common name.")
+    kind: DonorKind | None = Field(
+        default=None,
+        description="How the donor contributes: fund (cash grants), holding (operating costs), "
+        "network (in kind), government, other. Omitted: recorded as unspecified.",
+    )
 
 
 class RegisterProgramme(Command):
@@ -44,6 +51,10 @@ class Registered(View):
 class DonorView(View):
     code: str = Field(description="Donor code.")
     name: str = Field(description="Donor name.")
+    kind: str = Field(
+        description="fund, holding, network, government, other; unspecified for donors "
+        "registered before kinds were recorded."
+    )
     version: int = Field(description="Aggregate version; also sent as the ETag.")
 
 

@@ -12,6 +12,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL, Identifier
 
 from ledger.application.app import LedgerApplication
+from projections.audit.chainer import AuditChainer
 from projections.leader import Leadership
 from projections.store import ReadStore, active_generation, tracked_position
 from projections.tables import tables_for
@@ -41,6 +42,8 @@ class ProjectionRunner:
         self._thread: threading.Thread | None = None
         self.last_error: str | None = None
         self.leadership = Leadership(store)
+        # The hash chain and event feed follow the same log under the same leader.
+        self.audit = AuditChainer(ledger, store, batch_size=batch_size)
         # Per generation: a replay into scratch tables must not borrow what the live
         # tables said (verify would then miss a tampered row).
         self._facts: dict[int, Facts] = {}
@@ -94,6 +97,8 @@ class ProjectionRunner:
         while True:
             n = self.run_once(generation=generation, until=until)
             if n == 0:
+                if generation is None and until is None:
+                    self.audit.catch_up()
                 return total
             total += n
             if progress is not None:
@@ -154,7 +159,7 @@ class ProjectionRunner:
                 self._stop.wait(STANDBY_POLL_SECONDS)
                 continue
             try:
-                applied = self.run_once()
+                applied = self.run_once() + self.audit.run_once()
                 self.last_error = None
             except TrackingConflict:
                 applied = 1  # another runner moved on; read its position and go on

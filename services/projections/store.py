@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 from sqlalchemy import Connection, Engine, create_engine, event, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from projections.audit.tables import audit_metadata
 from projections.tables import PROJECTION_NAME, Tables, active, metadata, tables_for
 
 
@@ -98,6 +99,7 @@ class ReadStore:
         """Create the active-generation marker and generation 1 if nothing exists yet."""
         with self.engine.begin() as conn:
             metadata.create_all(conn)
+            audit_metadata.create_all(conn)
             if conn.execute(select(active.c.generation)).first() is None:
                 create_generation(conn, 1)
                 conn.execute(insert(active).values(id=1, generation=1))

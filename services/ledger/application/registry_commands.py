@@ -14,13 +14,20 @@ from ledger.domain.registry import Programme, School, registry_id
 class RegistryCommands(LedgerCore):
     # -- registry -------------------------------------------------------------------
 
-    def register_donor(self, ctx: Context, *, code: str, name: str) -> Recorded:
+    def register_donor(
+        self, ctx: Context, *, code: str, name: str, kind: str | None = None
+    ) -> Recorded:
         def decide(uow: UnitOfWork) -> dict[str, Any]:
             refuse_existing(uow, registry_id("donor", code), f"donor {code!r}")
-            uow.add(Donor.register(code=code, name=name, **ctx.meta()))
+            uow.add(Donor.register(code=code, name=name, kind=kind, **ctx.meta()))
             return {"code": code}
 
-        return self._run_command(ctx, "register_donor", {"code": code, "name": name}, decide)
+        # ``kind`` joins the fingerprint only when given, so a retry of a request made
+        # before donors had kinds still matches its stored claim.
+        fingerprint: dict[str, Any] = {"code": code, "name": name}
+        if kind is not None:
+            fingerprint["kind"] = kind
+        return self._run_command(ctx, "register_donor", fingerprint, decide)
 
     def register_programme(self, ctx: Context, *, code: str, name: str) -> Recorded:
         def decide(uow: UnitOfWork) -> dict[str, Any]:

@@ -36,24 +36,62 @@ def check_quantities(quantities: dict[str, int]) -> dict[str, int]:
     return dict(sorted(quantities.items()))
 
 
+# How a donor contributes (DESIGN.md: the fund gives cash grants, the holding covers
+# operating costs, the school network trains teachers in kind).
+DONOR_KINDS: frozenset[str] = frozenset({"fund", "holding", "network", "government", "other"})
+# Donors registered before kinds existed (stored Registered v1 events) read as this.
+UNSPECIFIED_KIND = "unspecified"
+
+
+def check_donor_kind(kind: str) -> str:
+    if kind not in DONOR_KINDS:
+        raise InvalidValue(f"donor kind {kind!r} is not one of {sorted(DONOR_KINDS)}")
+    return kind
+
+
 class Donor(EntryOwner):
+    # v2: donors have a kind. Snapshots taken before it lack the attribute.
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["kind"] = UNSPECIFIED_KIND
+
+    class Registered(EntryOwner.Created):
+        """A donor entered the registry. v2 added ``kind``; v1 events read as unspecified."""
+
+        class_version = 2
+        code: str
+        name: str
+        kind: str
+        actor: str
+        idempotency_key: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["kind"] = UNSPECIFIED_KIND
+
     @staticmethod
     def create_id(code: str, **_: Any) -> UUID:
         return registry_id("donor", code)
 
     @classmethod
-    def register(cls, *, code: str, name: str, actor: str, idempotency_key: str) -> Donor:
+    def register(
+        cls, *, code: str, name: str, kind: str | None = None, actor: str, idempotency_key: str
+    ) -> Donor:
         return cls(
             code=check_code(code),
             name=check_text(name, "name"),
+            kind=UNSPECIFIED_KIND if kind is None else check_donor_kind(kind),
             actor=actor,
             idempotency_key=idempotency_key,
         )
 
-    @event("Registered")
-    def __init__(self, code: str, name: str, actor: str, idempotency_key: str) -> None:
+    @event(Registered)
+    def __init__(self, code: str, name: str, kind: str, actor: str, idempotency_key: str) -> None:
         self.code = code
         self.name = name
+        self.kind = kind
         self.entries: dict[str, EntryState] = {}
 
     # -- operating costs ----------------------------------------------------------

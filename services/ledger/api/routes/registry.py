@@ -31,7 +31,7 @@ def register_donor(body: RegisterDonor, ledger: Ledger, ctx: Ctx, response: Resp
 def get_donor(ledger: Ledger, response: Response, code: CodePath) -> DonorView:
     donor = ledger.get_donor(code)
     etag(response, donor.version)
-    return DonorView(code=donor.code, name=donor.name, version=donor.version)
+    return DonorView(code=donor.code, name=donor.name, kind=donor.kind, version=donor.version)
 
 
 @router.post("/programmes", status_code=201, response_model=Registered)

@@ -1,0 +1,205 @@
+"""Versioned payload models, one per public event type and schema version.
+
+A payload carries the facts of the event; who recorded it, the idempotency key and the
+legs travel in the envelope (``EventRecord``) because every financial event has them.
+A version, once published, never changes: a new field means a new version beside it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+SCHEMA_BASE = "urn:grant-ledger:event"
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+_ENTRY = "Journal entry id (UUID) this fact created."
+_AMOUNT = "Minor units of the currency (tiyn for KZT), a positive integer."
+_CUR = "ISO 4217 code."
+_VDATE = "When the money moved (from the payment order or invoice)."
+
+
+class ProgrammeRegisteredV1(Payload):
+    code: str = Field(description="Programme code.")
+    name: str = Field(description="Programme name.")
+
+
+class SchoolRegisteredV1(Payload):
+    code: str = Field(description="School code.")
+    name: str = Field(description="School name.")
+    school_type: str = Field(description="hub or small.")
+    region: str = Field(description="Region slug.")
+    district: str = Field(description="District or town.")
+    hub_code: str | None = Field(description="The hub school of a small school.")
+
+
+class DonorRegisteredV1(Payload):
+    code: str = Field(description="Donor code.")
+    name: str = Field(description="Donor name.")
+
+
+class DonorRegisteredV2(Payload):
+    code: str = Field(description="Donor code.")
+    name: str = Field(description="Donor name.")
+    kind: str = Field(
+        description="fund, holding, network, government or other; 'unspecified' for a donor "
+        "recorded under v1 (upcast)."
+    )
+
+
+class SchoolAccountOpenedV1(Payload):
+    school: str = Field(description="School code the account belongs to.")
+
+
+class FundsMovedV1(Payload):
+    entry_id: str = Field(description="The disbursement (received) or its reversal (withdrawn).")
+    amount: StrictInt = Field(description=_AMOUNT)
+    currency: str = Field(description=_CUR)
+
+
+class ExpenditureRecordedV1(Payload):
+    entry_id: str = Field(description=_ENTRY)
+    amount: StrictInt = Field(description=_AMOUNT)
+    currency: str = Field(description=_CUR)
+    category: str = Field(description="Expenditure category, e.g. equipment.")
+    value_date: dt.date = Field(description=_VDATE)
+    reference: str = Field(description="Invoice or payment order.")
+    description: str = Field(description="What was bought.")
+
+
+class OperatingCostCoveredV1(Payload):
+    entry_id: str = Field(description=_ENTRY)
+    amount: StrictInt = Field(description=_AMOUNT)
+    currency: str = Field(description=_CUR)
+    category: str = Field(description="Operating cost category, e.g. salaries.")
+    programme: str | None = Field(description="Programme code, if attributed.")
+    value_date: dt.date = Field(description=_VDATE)
+    reference: str = Field(description="Payment order.")
+    description: str = Field(description="What the cost was.")
+
+
+class InKindContributedV1(Payload):
+    entry_id: str = Field(description=_ENTRY)
+    kind: str = Field(description="Kind of contribution, e.g. teacher-training.")
+    fair_value: StrictInt = Field(description="Stated fair value, minor units.")
+    currency: str = Field(description=_CUR)
+    valuation_basis: str = Field(description="How the fair value was determined.")
+    quantities: dict[str, StrictInt] = Field(description="teachers_trained, hours, courses...")
+    school: str | None = Field(description="Receiving school code, or null.")
+    programme: str | None = Field(description="Receiving programme code, or null.")
+    value_date: dt.date = Field(description="When the contribution was delivered.")
+
+
+class GrantCommittedV1(Payload):
+    entry_id: str = Field(description=_ENTRY)
+    donor: str = Field(description="Donor code.")
+    school: str = Field(description="School code.")
+    programme: str | None = Field(description="Programme code.")
+    amount: StrictInt = Field(description=_AMOUNT)
+    currency: str = Field(description=_CUR)
+    value_date: dt.date = Field(description="Date of the grant agreement.")
+    reference: str = Field(description="Grant agreement number.")
+
+
+class GrantDisbursedV1(Payload):
+    entry_id: str = Field(description=_ENTRY)
+    amount: StrictInt = Field(description=_AMOUNT)
+    currency: str = Field(description=_CUR)
+    value_date: dt.date = Field(description=_VDATE)
+    payment_reference: str = Field(description="Payment order number.")
+
+
+class GrantReducedV1(Payload):
+    entry_id: str = Field(description=_ENTRY)
+    amount: StrictInt = Field(description=_AMOUNT)
+    currency: str = Field(description=_CUR)
+    value_date: dt.date = Field(description="When the reduction took effect.")
+    reason: str = Field(description="Why the commitment was reduced or cancelled.")
+
+
+class EntryReversedV1(Payload):
+    entry_id: str = Field(description="The entry reversed.")
+    reversal_entry_id: str = Field(description="The reversal's own entry id.")
+    value_date: dt.date = Field(description="Value date of the reversal.")
+    reason: str = Field(description="Why the original was wrong.")
+
+
+class EntryLocatorRegisteredV1(Payload):
+    entry_id: str = Field(description="Entry id.")
+    kind: str = Field(description="Entry kind, e.g. disbursement.")
+    owner_type: str = Field(description="Aggregate type owning the entry (Grant, Donor...).")
+    owner_id: str = Field(description="Stream id of the owning aggregate.")
+    reverses: str | None = Field(description="For a reversal: the entry it reverses.")
+
+
+class IdempotencyKeyClaimedV1(Payload):
+    key: str = Field(description="The Idempotency-Key of the request.")
+    command: str = Field(description="Command name.")
+    fingerprint: str = Field(description="SHA-256 of the request's canonical arguments.")
+    response: dict[str, Any] = Field(description="What the first request answered.")
+
+
+@dataclass(frozen=True)
+class PublicType:
+    name: str
+    version: int
+    model: type[Payload]
+    description: str
+
+    @property
+    def schema_file(self) -> str:
+        return f"{self.name}.v{self.version}.json"
+
+
+def _t(name: str, version: int, model: type[Payload], description: str) -> PublicType:
+    return PublicType(name, version, model, description)
+
+
+# Every published (type, version). The feed serves each event under its type's newest
+# version: older stored events are upcast on read.
+CATALOGUE: tuple[PublicType, ...] = (
+    _t("programme.registered", 1, ProgrammeRegisteredV1, "A programme entered the registry."),
+    _t("school.registered", 1, SchoolRegisteredV1, "A hub or small school entered the registry."),
+    _t("donor.registered", 1, DonorRegisteredV1, "A donor entered the registry (superseded)."),
+    _t("donor.registered", 2, DonorRegisteredV2, "A donor entered the registry, with its kind."),
+    _t("school-account.opened", 1, SchoolAccountOpenedV1, "A school's cash account opened."),
+    _t("school-account.funds-received", 1, FundsMovedV1, "Cash arrived from a disbursement."),
+    _t("school-account.funds-withdrawn", 1, FundsMovedV1, "Cash left by a disbursement reversal."),
+    _t("expenditure.recorded", 1, ExpenditureRecordedV1, "A school spent cash."),
+    _t("operating-cost.covered", 1, OperatingCostCoveredV1, "A donor paid an operating cost."),
+    _t("in-kind.contributed", 1, InKindContributedV1, "A donor contributed in kind."),
+    _t("grant.committed", 1, GrantCommittedV1, "A donor committed a grant to a school."),
+    _t("grant.disbursed", 1, GrantDisbursedV1, "Cash paid out against a grant."),
+    _t("grant.reduced", 1, GrantReducedV1, "An undisbursed commitment reduced or cancelled."),
+    _t("entry.reversed", 1, EntryReversedV1, "An entry reversed by a new, opposite entry."),
+    _t("entry-locator.registered", 1, EntryLocatorRegisteredV1, "Index: entry id to owner."),
+    _t("idempotency-key.claimed", 1, IdempotencyKeyClaimedV1, "A request's key and answer."),
+)
+
+
+def schema_documents() -> dict[str, dict[str, Any]]:
+    """The JSON Schema document of every published version, by file name."""
+    out: dict[str, dict[str, Any]] = {}
+    for t in CATALOGUE:
+        doc = t.model.model_json_schema()
+        doc = {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": f"{SCHEMA_BASE}:{t.name}:v{t.version}",
+            **doc,
+            "title": f"{t.name} v{t.version}",
+            "description": t.description,
+        }
+        out[t.schema_file] = doc
+    return out
+
+
+def render(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

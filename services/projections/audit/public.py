@@ -1,0 +1,84 @@
+"""From a stored (private) domain event to its public form, per contracts/events."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from contracts.events import CATALOGUE, PublicType
+from ledger.domain.money import Leg
+
+# Stored topic → public type name. The topic is the stored class path; the public name
+# is what consumers see and never changes when code moves.
+TOPIC_TYPES: dict[str, str] = {
+    "ledger.domain.registry:Programme.Registered": "programme.registered",
+    "ledger.domain.registry:School.Registered": "school.registered",
+    "ledger.domain.donor:Donor.Registered": "donor.registered",
+    "ledger.domain.account:SchoolAccount.Opened": "school-account.opened",
+    "ledger.domain.account:SchoolAccount.FundsReceived": "school-account.funds-received",
+    "ledger.domain.account:SchoolAccount.FundsWithdrawn": "school-account.funds-withdrawn",
+    "ledger.domain.account:SchoolAccount.ExpenditureRecorded": "expenditure.recorded",
+    "ledger.domain.donor:Donor.OperatingCostCovered": "operating-cost.covered",
+    "ledger.domain.donor:Donor.InKindContributed": "in-kind.contributed",
+    "ledger.domain.grant:Grant.Committed": "grant.committed",
+    "ledger.domain.grant:Grant.Disbursed": "grant.disbursed",
+    "ledger.domain.grant:Grant.Reduced": "grant.reduced",
+    "ledger.domain.entries:EntryOwner.EntryReversed": "entry.reversed",
+    "ledger.domain.entries:EntryLocator.Registered": "entry-locator.registered",
+    "ledger.domain.idempotency:IdempotencyClaim.Claimed": "idempotency-key.claimed",
+}
+
+# The newest published version of each type: what the feed serves.
+CURRENT: dict[str, PublicType] = {}
+for _t in CATALOGUE:
+    if _t.name not in CURRENT or CURRENT[_t.name].version < _t.version:
+        CURRENT[_t.name] = _t
+
+# Part of the envelope, not the payload.
+_ENVELOPE = frozenset(
+    {"originator_id", "originator_version", "timestamp", "originator_topic", "actor",
+     "idempotency_key", "legs"}
+)  # fmt: skip
+
+
+class UnknownEventType(Exception):
+    """A stored topic without a public contract: a code change forgot contracts/events."""
+
+
+@dataclass(frozen=True)
+class PublicForm:
+    type: PublicType
+    payload: dict[str, Any]
+    legs: list[dict[str, Any]]
+    actor: str | None
+    idempotency_key: str | None
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def public_form(topic: str, event: Any) -> PublicForm:
+    name = TOPIC_TYPES.get(topic)
+    if name is None:
+        raise UnknownEventType(f"no public contract for stored topic {topic!r}")
+    ptype = CURRENT[name]
+    state = vars(event)
+    raw = {k: _plain(v) for k, v in state.items() if k not in _ENVELOPE}
+    # Validation is the contract check: a field the public model lacks fails here.
+    payload = ptype.model.model_validate(raw).model_dump(mode="json")
+    legs = [leg.as_dict() for leg in state.get("legs", ()) if isinstance(leg, Leg)]
+    key = state.get("idempotency_key")
+    if name == "idempotency-key.claimed":
+        key = state.get("key")  # the claim *is* the key's record
+    return PublicForm(ptype, payload, legs, state.get("actor"), key)
