@@ -189,5 +189,11 @@ def projections_verify(database_url: DatabaseUrl = None) -> None:
     typer.echo("projections: live read models equal a replay of the log")
 
 
+from ledger.cli_audit import audit_app, replay  # noqa: E402 - registered after the core commands
+
+app.add_typer(audit_app, name="audit")
+app.command("replay")(replay)
+
+
 if __name__ == "__main__":
     app()

@@ -1,0 +1,143 @@
+"""Public event contracts: committed schemas match the code; every stored type is mapped;
+old stored versions are upcast on read."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import inspect
+import json
+import pkgutil
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from eventsourcing.domain import Aggregate, DomainEvent
+from eventsourcing.persistence import StoredEvent
+
+import ledger.domain
+from contracts.events import CATALOGUE, schema_documents
+from contracts.events.payloads import render
+from ledger.application.unit_of_work import Context
+from ledger.demo import load_demo
+from ledger.domain.donor import Donor
+from ledger.domain.registry import registry_id
+from projections.audit.public import CURRENT, TOPIC_TYPES, public_form
+
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "contracts" / "schemas" / "events"
+
+
+def test_committed_schemas_equal_the_code() -> None:
+    """Fails when a public model changes without `python -m contracts.events` (and review)."""
+    documents = schema_documents()
+    committed = {p.name for p in SCHEMA_DIR.glob("*.json")}
+    assert committed == set(documents), "run `python -m contracts.events` and commit the files"
+    for name, doc in documents.items():
+        assert (SCHEMA_DIR / name).read_text(encoding="utf-8") == render(doc), name
+
+
+def test_committed_schemas_are_valid_json_schema() -> None:
+    for path in SCHEMA_DIR.glob("*.json"):
+        jsonschema.Draft202012Validator.check_schema(json.loads(path.read_text()))
+
+
+def stored_event_classes() -> dict[str, type[DomainEvent]]:
+    """Every event class the domain can store, by stored topic."""
+    found: dict[str, type[DomainEvent]] = {}
+    for info in pkgutil.iter_modules(ledger.domain.__path__):
+        module = importlib.import_module(f"ledger.domain.{info.name}")
+        for aggregate in vars(module).values():
+            if not (inspect.isclass(aggregate) and issubclass(aggregate, Aggregate)):
+                continue
+            for attr in vars(aggregate).values():
+                ours = inspect.isclass(attr) and attr.__module__.startswith("ledger.domain")
+                if ours and issubclass(attr, DomainEvent):
+                    if not attr.__annotations__ or attr.__qualname__.endswith(".Created"):
+                        continue  # abstract bases the library derives
+                    found[f"{attr.__module__}:{attr.__qualname__}"] = attr
+    return found
+
+
+def test_every_stored_event_type_has_a_public_contract_of_its_version() -> None:
+    classes = stored_event_classes()
+    assert set(classes) <= set(TOPIC_TYPES), set(classes) - set(TOPIC_TYPES)
+    for topic, cls in classes.items():
+        public = CURRENT[TOPIC_TYPES[topic]]
+        assert public.version == getattr(cls, "class_version", 1), topic
+        fields = set(cls.__annotations__) - {"actor", "idempotency_key", "legs"}
+        assert fields == set(public.model.model_fields), topic
+    versions = {(t.name, t.version) for t in CATALOGUE}
+    for name, version in versions:  # every older version stays published beside the new
+        assert all((name, v) in versions for v in range(1, version + 1))
+
+
+def test_every_demo_event_validates_against_its_committed_schema(memory_app: Any) -> None:
+    load_demo(memory_app)
+    validators = {
+        p.name: jsonschema.Draft202012Validator(json.loads(p.read_text()))
+        for p in SCHEMA_DIR.glob("*.json")
+    }
+    seen: set[str] = set()
+    for note in memory_app.recorder.select_notifications(start=1, limit=100_000):
+        form = public_form(note.topic, memory_app.mapper.to_domain_event(note))
+        validators[form.type.schema_file].validate(form.payload)
+        assert sum(leg["amount"] for leg in form.legs) == 0
+        seen.add(form.type.name)
+    assert len(seen) >= 14
+
+
+def test_a_donor_stored_under_v1_reads_as_v2_unspecified(app: Any) -> None:
+    """Upcasting: an event written before donors had a kind (no class_version, no kind)."""
+    donor_id = registry_id("donor", "legacy-donor")
+    state = {
+        "timestamp": {"_type_": "datetime_iso", "_data_": "2023-01-05T09:00:00+00:00"},
+        "originator_topic": "ledger.domain.donor:Donor",
+        "code": "legacy-donor",
+        "name": "Donor recorded by release 1",
+        "actor": "finance-1",
+        "idempotency_key": "legacy-key-0001",
+    }
+    app.recorder.insert_events(
+        [
+            StoredEvent(
+                originator_id=donor_id,
+                originator_version=1,
+                topic="ledger.domain.donor:Donor.Registered",
+                state=json.dumps(state).encode(),
+            )
+        ]
+    )
+    donor = app.get_donor("legacy-donor")
+    assert (donor.code, donor.kind, donor.version) == ("legacy-donor", "unspecified", 1)
+    # The aggregate still works: it records under v2 from here on.
+    ctx = Context(actor="finance-2", idempotency_key="legacy-key-0002")
+    app.cover_operating_cost(
+        ctx, donor="legacy-donor", amount=100, currency="KZT", category="audit-fees",
+        programme=None, value_date=dt.date(2024, 1, 1), reference="R-1", description="audit",
+    )  # fmt: skip
+    (note,) = [
+        n for n in app.recorder.select_notifications(start=1, limit=100)
+        if n.originator_id == donor_id and n.originator_version == 1
+    ]  # fmt: skip
+    form = public_form(note.topic, app.mapper.to_domain_event(note))
+    assert (form.type.name, form.type.version) == ("donor.registered", 2)
+    assert form.payload == {
+        "code": "legacy-donor",
+        "name": "Donor recorded by release 1",
+        "kind": "unspecified",
+    }
+    assert form.actor == "finance-1"
+
+
+def test_a_snapshot_taken_before_kinds_reads_as_unspecified() -> None:
+    state: dict[str, Any] = {"code": "x", "name": "y"}
+    Donor.upcast_v1_v2(state)
+    assert state["kind"] == "unspecified"
+
+
+@pytest.mark.parametrize("kind", ["fund", "holding", "network", "government", "other"])
+def test_donor_kinds_are_recorded(memory_app: Any, kind: str) -> None:
+    ctx = Context(actor="alice", idempotency_key=f"donor-kind-{kind}")
+    memory_app.register_donor(ctx, code=f"d-{kind}", name="D", kind=kind)
+    assert memory_app.get_donor(f"d-{kind}").kind == kind
