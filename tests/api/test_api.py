@@ -87,7 +87,7 @@ def disburse(client: TestClient, headers: Any, grant: str, amount: int, **h: str
 def test_registry_reads_with_etags(client: TestClient, world: dict[str, str]) -> None:
     donor = client.get("/v1/donors/aitas")
     assert donor.status_code == 200
-    assert donor.json() == {"code": "aitas", "name": "AITAS", "version": 1}
+    assert donor.json() == {"code": "aitas", "name": "AITAS", "kind": "unspecified", "version": 1}
     assert donor.headers["etag"] == '"1"'
     programme = client.get("/v1/programmes/hub-schools")
     assert programme.json()["name"] == "Hub schools 2022-2025"
