@@ -12,12 +12,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, select, update
+from sqlalchemy import Connection, and_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ledger.domain.account import account_id
 from ledger.domain.registry import registry_id
+from projections.bulk import bulk_insert
 from projections.facts import IGNORED, EntryFacts, entry_facts, event_name, registry_row
 from projections.tables import PROJECTION_NAME, Tables
 
@@ -209,11 +210,11 @@ class BatchApplier:
         t, conn = self.t, self.conn
         for name in ("donors", "programmes", "schools"):
             if self.registry[name]:
-                conn.execute(insert(getattr(t, name)), self.registry[name])
+                bulk_insert(conn, getattr(t, name), self.registry[name])
         if self.new_grants:
-            conn.execute(insert(t.grants), self.new_grants)
+            bulk_insert(conn, t.grants, self.new_grants)
         if self.entries:
-            conn.execute(insert(t.entries), self.entries)
+            bulk_insert(conn, t.entries, self.entries)
         for r in self.reversed:
             conn.execute(
                 update(t.entries)
@@ -221,7 +222,7 @@ class BatchApplier:
                 .values(reversed_by=r["reversed_by"], reversed_at_position=r["at"])
             )
         if self.postings:
-            conn.execute(insert(t.postings), self.postings)
+            bulk_insert(conn, t.postings, self.postings)
         self._add_to_balances()
         moved = conn.execute(
             update(t.tracking)

@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
 from ledger.application.app import LedgerApplication
 from projections.audit import tables as at
 from projections.audit.chain import GENESIS, link
 from projections.audit.public import public_form
 from projections.audit.refs import Ref, event_refs, stream_refs
+from projections.bulk import bulk_insert
 from projections.store import ReadStore
 from projections.writer import db_time
 
@@ -90,11 +91,9 @@ class AuditChainer:
                     }
                 )
                 ref_rows += [{"kind": k, "ref": v, "position": note.id} for k, v in sorted(refs)]
-            conn.execute(insert(at.events), rows)
-            if ref_rows:
-                conn.execute(insert(at.refs), ref_rows)
-            if new_streams:
-                conn.execute(insert(at.streams), new_streams)
+            bulk_insert(conn, at.events, rows)
+            bulk_insert(conn, at.refs, ref_rows)
+            bulk_insert(conn, at.streams, new_streams)
         return len(notes)
 
     def catch_up(self) -> int:
