@@ -21,6 +21,7 @@ from ledger.observability.metrics import Metrics
 from ledger.observability.middleware import RequestMetrics
 from ledger.observability.routes import ProjectionGauges
 from projections import api as projections_api
+from projections.exports import routes as exports_routes
 from projections.runner import ProjectionRunner
 from projections.service import ReadSide
 from projections.store import ReadStore
@@ -94,6 +95,7 @@ def create_app(
     app.include_router(registry.router)
     app.include_router(entries.router)
     app.include_router(projections_api.router)
+    app.include_router(exports_routes.router)
     app.include_router(observability_routes.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # Added last, so outermost: they also see refusals made by the body limit.
