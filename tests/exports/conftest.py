@@ -1,4 +1,4 @@
-"""The demo dataset, loaded once per module into a durable store, served by the real app.
+"""The demo dataset, loaded once per session and store, served by the real app.
 
 Exports need a read store that outlives a request (SQLite file or PostgreSQL schema),
 so these fixtures run on SQLite and PostgreSQL, not on the in-memory store.
@@ -34,7 +34,7 @@ class Demo:
     url: str
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
 def demo(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Demo]:
