@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from projections.exports.journal import csv_rows
 from projections.exports.source import Snapshot
-from projections.figures import Row, donor_numbers, school_numbers
+from projections.figures import Row, SchoolNumbers, donor_numbers, school_numbers
 
 SCHOOL_COLUMNS = [
     "code", "name", "school_type", "region", "district", "hub", "currency",
@@ -51,7 +51,10 @@ async def schools_csv(snap: Snapshot) -> AsyncIterator[str]:
     rows: list[list[Any]] = []
     for school in registry.mappings().all():
         code = school["code"]
-        for currency, n in school_numbers(code, groups.get(code, [])).items():
+        figures = school_numbers(code, groups.get(code, []))
+        # A school nothing was posted to yet still gets its row (blank currency, zeros):
+        # a spreadsheet lists every school in the registry.
+        for currency, n in (figures or {"": SchoolNumbers()}).items():
             rows.append([
                 code, school["name"], school["school_type"], school["region"],
                 school["district"], school["hub"] or "", currency, n.committed, n.received,
