@@ -59,10 +59,11 @@ async def snapshot(store: ReadStore, at: int, cut: Cut) -> AsyncIterator[Snapsho
 
 
 async def entry_pages(
-    snap: Snapshot, where: ColumnElement[bool] | None = None, page: int = PAGE_ENTRIES
+    snap: Snapshot, where: ColumnElement[bool] | None = None
 ) -> AsyncIterator[list[tuple[dict[str, Any], list[Leg]]]]:
-    """Entries in log order with their legs, ``page`` at a time (keyset on position)."""
+    """Entries in log order with their legs, a page at a time (keyset on position)."""
     e, p = snap.tables.entries, snap.tables.postings
+    page = PAGE_ENTRIES  # read per call, so tests can shrink pages to cross boundaries
     after = -1
     while True:
         stmt = select(e).where(e.c.position > after, snap.entry_filter())
