@@ -174,7 +174,7 @@ async def iati_xml(snap: Snapshot) -> AsyncIterator[str]:
     )
     for key in sorted(activities):
         yield _activity_head(key, activities[key], names)
-        async for page in entry_pages(snap, _activity_where(snap, key, mapping)):
+        async for page in entry_pages(snap, _activity_where(snap, key, mapping), legs=False):
             yield "".join(transaction(entry, names) for entry, _ in page)
         yield "</iati-activity>\n"
     yield "</iati-activities>\n"

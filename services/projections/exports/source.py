@@ -59,9 +59,10 @@ async def snapshot(store: ReadStore, at: int, cut: Cut) -> AsyncIterator[Snapsho
 
 
 async def entry_pages(
-    snap: Snapshot, where: ColumnElement[bool] | None = None
+    snap: Snapshot, where: ColumnElement[bool] | None = None, *, legs: bool = True
 ) -> AsyncIterator[list[tuple[dict[str, Any], list[Leg]]]]:
-    """Entries in log order with their legs, a page at a time (keyset on position)."""
+    """Entries in log order with their legs (unless ``legs=False``), a page at a time
+    (keyset on position)."""
     e, p = snap.tables.entries, snap.tables.postings
     page = PAGE_ENTRIES  # read per call, so tests can shrink pages to cross boundaries
     after = -1
@@ -74,15 +75,18 @@ async def entry_pages(
         if not entries:
             return
         after = entries[-1]["position"]
-        legs: dict[str, list[Leg]] = {x["entry_id"]: [] for x in entries}
-        rows = await snap.conn.execute(
-            select(p.c.entry_id, p.c.account, p.c.amount, p.c.currency)
-            .where(p.c.entry_id.in_(list(legs)))
-            .order_by(p.c.id)
-        )
-        for entry_id, account, amount, currency in rows.all():
-            legs[entry_id].append((account, int(amount), currency))
-        yield [(x, legs[x["entry_id"]]) for x in entries]
+        found: dict[str, list[Leg]] = {x["entry_id"]: [] for x in entries}
+        if legs:
+            # By position, which postings are indexed on (one entry per log position):
+            # a look-up per entry, not a scan of the postings per page.
+            rows = await snap.conn.execute(
+                select(p.c.entry_id, p.c.account, p.c.amount, p.c.currency)
+                .where(p.c.position.in_([x["position"] for x in entries]))
+                .order_by(p.c.id)
+            )
+            for entry_id, account, amount, currency in rows.all():
+                found[entry_id].append((account, int(amount), currency))
+        yield [(x, found[x["entry_id"]]) for x in entries]
         if len(entries) < page:
             return
 
