@@ -28,8 +28,13 @@ _SAFE_VALUE = "-._~:@/+="
 _UNSAFE_TEXT = re.compile(r"[\s;\[\]|]+")
 
 
-def _value(text: object) -> str:
-    return quote(str(text), safe=_SAFE_VALUE)
+_PLAIN_VALUE = re.compile(r"[A-Za-z0-9._~:@/+=-]*")
+
+
+def _value(value: object) -> str:
+    text = str(value)
+    # Most values (ids, positions, keys) are plain: skip quote(), the export's hot spot.
+    return text if _PLAIN_VALUE.fullmatch(text) else quote(text, safe=_SAFE_VALUE)
 
 
 def _text(text: str) -> str:
