@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 import uvicorn
 
+from ledger.export_cli import export_app
 from ledger.infrastructure.settings import Settings
 
 app = typer.Typer(help="Grant ledger for the hub-school programme.", no_args_is_help=True)
@@ -88,6 +89,7 @@ def _load_demo(settings: Settings) -> None:
         ledger.close()
 
 
+app.add_typer(export_app, name="export")
 projections_app = typer.Typer(help="Read models: follow, rebuild, verify.", no_args_is_help=True)
 app.add_typer(projections_app, name="projections")
 

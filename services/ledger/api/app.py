@@ -22,6 +22,7 @@ from ledger.observability.middleware import RequestMetrics
 from ledger.observability.routes import ProjectionGauges
 from projections import api as projections_api
 from projections.audit import api as audit_api
+from projections.exports import routes as exports_routes
 from projections.runner import ProjectionRunner
 from projections.service import ReadSide
 from projections.store import ReadStore
@@ -92,11 +93,15 @@ def create_app(
         application, store, runner, max_wait_seconds=settings.read_wait_seconds
     )
     problems.install(app)
-    app.include_router(registry.router)
-    app.include_router(entries.router)
-    app.include_router(projections_api.router)
-    app.include_router(audit_api.router)
-    app.include_router(observability_routes.router)
+    for router in (
+        registry.router,
+        entries.router,
+        projections_api.router,
+        audit_api.router,
+        exports_routes.router,
+        observability_routes.router,
+    ):
+        app.include_router(router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # Added last, so outermost: they also see refusals made by the body limit.
     app.add_middleware(RequestMetrics, metrics=metrics)
