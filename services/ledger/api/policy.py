@@ -118,6 +118,11 @@ def require_complete(app: FastAPI, table: dict[tuple[str, str], Rule]) -> None:
         raise RuntimeError(msg)
 
 
+def _problem(description: str) -> dict[str, Any]:
+    schema = {"$ref": "#/components/schemas/Problem"}
+    return {"description": description, "content": {"application/problem+json": {"schema": schema}}}
+
+
 def document(app: FastAPI, table: dict[tuple[str, str], Rule]) -> None:
     """Show the bearer scheme and each operation's roles in the OpenAPI document."""
     build = app.openapi
@@ -135,6 +140,9 @@ def document(app: FastAPI, table: dict[tuple[str, str], Rule]) -> None:
                     continue
                 operation["security"] = [{"bearer": []}]
                 operation["x-roles"] = sorted(rule)
+                responses = operation.setdefault("responses", {})
+                responses.setdefault("401", _problem("Missing, invalid or expired bearer token"))
+                responses.setdefault("403", _problem("The token lacks a role this needs"))
                 roles = ", ".join(sorted(rule))
                 operation["description"] = (
                     operation.get("description", "") + f"\n\nRoles: {roles}."
