@@ -226,3 +226,30 @@ def test_clock_skew_within_leeway_is_accepted(
     refused = client.get(url, headers=expired_ago(60))
     assert refused.status_code == 401
     assert refused.json()["detail"] == "the token has expired"
+
+
+def test_refusals_are_counted_by_reason(
+    plain: tuple[FastAPI, TestClient, LedgerApplication],
+) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    _, client, _ = plain
+
+    def counts() -> dict[str, float]:
+        text = client.get(
+            "/metrics", headers={"Authorization": f"Bearer {token('prom', ['metrics'])}"}
+        ).text
+        return {
+            s.labels["reason"]: s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+            if s.name == "ledger_auth_refusals_total"
+        }
+
+    before = counts()
+    client.get("/v1/journal")
+    client.get("/v1/journal", headers={"Authorization": "Bearer not.a.jwt"})
+    client.get("/v1/journal", headers={"Authorization": f"Bearer {token('v', ['viewer'])}"})
+    after = counts()
+    for reason in ("missing_token", "invalid_token", "forbidden"):
+        assert after[reason] == before.get(reason, 0) + 1, reason

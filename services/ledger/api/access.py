@@ -24,6 +24,7 @@ from ledger.api.problems import send_problem
 from ledger.api.strict_json import StrictJson
 from ledger.infrastructure.keys import load_key_material
 from ledger.infrastructure.settings import Settings
+from ledger.observability.metrics import Metrics
 
 # Where the verified caller is left for the routes (deps.principal) and the request log.
 PRINCIPAL = "ledger.principal"
@@ -45,7 +46,13 @@ def install(app: FastAPI, settings: Settings, verifier: TokenVerifier) -> None:
     policy.document(app, table)
     app.add_middleware(StrictJson)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(AccessControl, routes=app.router.routes, table=table, verifier=verifier)
+    app.add_middleware(
+        AccessControl,
+        routes=app.router.routes,
+        table=table,
+        verifier=verifier,
+        metrics=getattr(app.state, "metrics", None),
+    )
 
 
 class AccessControl:
@@ -56,11 +63,13 @@ class AccessControl:
         routes: Sequence[BaseRoute],
         table: dict[tuple[str, str], Rule],
         verifier: TokenVerifier,
+        metrics: Metrics | None = None,
     ) -> None:
         self.app = app
         self.routes = routes
         self.table = table
         self.verifier = verifier
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -77,6 +86,7 @@ class AccessControl:
         method = "GET" if scope["method"] == "HEAD" else scope["method"]
         rule = self.table.get((method, template))
         if rule is None:
+            self._refused("forbidden")
             await send_problem(
                 scope, send, 403, "forbidden", "Forbidden", "no access rule covers this route"
             )
@@ -86,14 +96,17 @@ class AccessControl:
             return
         token = _bearer(scope)
         if token is None:
+            self._refused("missing_token")
             await _unauthenticated(scope, send, "a bearer token is required", error=None)
             return
         try:
             principal = await self._verify(token)
         except Unauthenticated as e:
+            self._refused("invalid_token")
             await _unauthenticated(scope, send, e.detail, error="invalid_token")
             return
         except KeysUnavailable:
+            self._refused("keys_unavailable")
             await send_problem(
                 scope, send, 503, "keys-unavailable", "Identity provider unavailable",
                 "the signing keys could not be fetched; retry later",
@@ -101,6 +114,7 @@ class AccessControl:
             return
         scope[PRINCIPAL] = principal
         if not principal.roles & rule:
+            self._refused("forbidden")
             await send_problem(
                 scope,
                 send,
@@ -112,6 +126,10 @@ class AccessControl:
             )
             return
         await self.app(scope, receive, send)
+
+    def _refused(self, reason: str) -> None:
+        if self.metrics is not None:
+            self.metrics.auth_refusals.labels(reason).inc()
 
     async def _verify(self, token: str) -> Principal:
         if self.verifier.may_block:
