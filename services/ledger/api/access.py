@@ -70,6 +70,7 @@ class AccessControl:
         self.table = table
         self.verifier = verifier
         self.metrics = metrics
+        self._flat: list[tuple[Any, Any, Any]] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -141,12 +142,16 @@ class AccessControl:
         # that fits only with another method is left to the router (405).
         path = _route_path(scope)
         method = scope["method"]
-        for route in flat_routes(self.routes):
-            regex: Any = getattr(route, "path_regex", None)
-            methods: Any = getattr(route, "methods", None)
-            if regex is None or not regex.match(path):
-                continue
-            if methods is None or method in methods:
+        if self._flat is None:
+            # Unfolded once, at the first request: the routes are fixed by then (the
+            # middleware stack itself is only built at the first request).
+            self._flat = [
+                (regex, getattr(route, "methods", None), route)
+                for route in flat_routes(self.routes)
+                if (regex := getattr(route, "path_regex", None)) is not None
+            ]
+        for regex, methods, route in self._flat:
+            if regex.match(path) and (methods is None or method in methods):
                 return route
         return None
 
