@@ -48,3 +48,8 @@ def test_a_subject_that_cannot_be_recorded_is_refused() -> None:
     token = mint_token(KEYS, "has space", ["officer"], dt.timedelta(minutes=5))
     with pytest.raises(Unauthenticated, match="subject"):
         TokenVerifier(KEYS).verify(token)
+
+
+def test_an_oversized_token_is_refused_before_parsing() -> None:
+    with pytest.raises(Unauthenticated, match="too long"):
+        TokenVerifier(KEYS).verify("a" * 20_000)
