@@ -23,6 +23,7 @@ import os
 import platform
 import random
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -49,6 +50,7 @@ from psycopg import sql
 
 from ledger.application.app import LedgerApplication
 from ledger.application.unit_of_work import Context
+from ledger.infrastructure.keys import load_key_material, mint_token
 from ledger.infrastructure.settings import Settings, eventsourcing_env
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,6 +59,17 @@ VENV_BIN = Path(sys.executable).parent
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 ACTOR = "bench"
+# The servers this script starts verify tokens signed with a secret made for the run.
+BENCH_SECRET = secrets.token_urlsafe(48)
+BEARER = {
+    "Authorization": "Bearer "
+    + mint_token(
+        load_key_material(Settings(jwt_secret=BENCH_SECRET)),  # type: ignore[arg-type]
+        ACTOR,
+        ["officer", "auditor"],
+        dt.timedelta(hours=12),
+    )
+}
 DONOR = "bench-donor"
 # A commitment far beyond what any run can disburse, so "exceeds the undisbursed
 # commitment" can never be the reason a request fails.
@@ -507,7 +520,7 @@ def ledger_server(
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env={**os.environ, **(extra_env or {})},
+            env={**os.environ, "LEDGER_JWT_SECRET": BENCH_SECRET, **(extra_env or {})},
         )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -522,7 +535,7 @@ def ledger_server(
 def wait_ready(proc: subprocess.Popen[bytes], base: str, logfile: Path) -> None:
     deadline = time.monotonic() + 60
     consecutive = 0
-    with httpx.Client(timeout=2.0) as client:
+    with httpx.Client(timeout=2.0, headers=BEARER) as client:
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 tail = logfile.read_text(errors="replace")[-3000:]
@@ -595,7 +608,7 @@ def wait_projections(base: str, limit: float = 120.0) -> CatchUp:
     lag: int | None = None
     error: str | None = None
     failures = 0
-    with httpx.Client(timeout=10.0) as client:
+    with httpx.Client(timeout=10.0, headers=BEARER) as client:
         while time.monotonic() - began < limit:
             lag, error = projection_lag(client, base)
             if lag is None:
@@ -636,7 +649,7 @@ function init(args)
   statuses = {}
   headers = {
     ["Content-Type"] = "application/json",
-    ["X-Actor"] = "__ACTOR__",
+    ["Authorization"] = "__AUTHORIZATION__",
   }
 end
 
@@ -687,7 +700,7 @@ def lua_script(grants: list[str], tag: str) -> str:
         LUA_TEMPLATE.replace("__GRANTS__", lua_list)
         .replace("__TAG__", tag)
         .replace("__AMOUNT__", str(AMOUNT))
-        .replace("__ACTOR__", ACTOR)
+        .replace("__AUTHORIZATION__", BEARER["Authorization"])
         .replace("__VALUE_DATE__", VALUE_DATE_PAYMENT.isoformat())
     )
 
@@ -997,7 +1010,7 @@ def main() -> int:
                     run = run_wrk(http, grants, f"{tag}-{key}", threads, conns, seconds, workdir)
                     stopped = time.monotonic()
                     if following:
-                        with httpx.Client(timeout=10.0) as client:
+                        with httpx.Client(timeout=10.0, headers=BEARER) as client:
                             lag_at_stop, _ = projection_lag(client, http)
                     wait_until_quiet(reader)
                     recorded = (total_disbursed(reader, grants) - before) // AMOUNT

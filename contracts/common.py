@@ -56,16 +56,27 @@ Slug = Annotated[
         examples=["equipment"],
     ),
 ]
+# Printable text only. A NUL is refused by PostgreSQL text columns, so one recorded NUL
+# would stall the read-model projection; other control characters garble exports and logs.
+SINGLE_LINE = r"^[^\x00-\x1f\x7f]*$"
+MULTI_LINE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"  # also tab, CR and LF
+
 Reference = Annotated[
     str,
     Field(
         min_length=1,
         max_length=100,
+        pattern=SINGLE_LINE,
         description="External reference: agreement, payment order or invoice number.",
     ),
 ]
-Reason = Annotated[str, Field(min_length=1, max_length=500, description="Why, in words.")]
-Description = Annotated[str, Field(max_length=500, description="Free-text description.")]
+Reason = Annotated[
+    str, Field(min_length=1, max_length=500, pattern=MULTI_LINE, description="Why, in words.")
+]
+Description = Annotated[
+    str, Field(max_length=500, pattern=MULTI_LINE, description="Free-text description.")
+]
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=SINGLE_LINE, description="Name.")]
 
 
 class Command(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StrictInt, model_validator
 
 from contracts.common import (
+    MULTI_LINE,
     AmountMinor,
     Code,
     Command,
@@ -80,7 +81,10 @@ class ContributeInKind(Command):
     fair_value: AmountMinor
     currency: Currency = "KZT"
     valuation_basis: str = Field(
-        min_length=1, max_length=500, description="How the fair value was determined."
+        min_length=1,
+        max_length=500,
+        pattern=MULTI_LINE,
+        description="How the fair value was determined.",
     )
     quantities: Quantities = Field(
         default_factory=Quantities, description="Measured quantities of the contribution."

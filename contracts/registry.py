@@ -6,14 +6,19 @@ from typing import Literal
 
 from pydantic import Field
 
-from contracts.common import Code, Command, View
+from contracts.common import SINGLE_LINE, Code, Command, View
 
 DonorKind = Literal["fund", "holding", "network", "government", "other"]
 
 
 class RegisterDonor(Command):
     code: Code
-    name: str = Field(min_length=1, max_length=200, description="Donor's legal or common name.")
+    name: str = Field(
+        min_length=1,
+        max_length=200,
+        pattern=SINGLE_LINE,
+        description="Donor's legal or common name.",
+    )
     kind: DonorKind | None = Field(
         default=None,
         description="How the donor contributes: fund (cash grants), holding (operating costs), "
@@ -23,12 +28,14 @@ class RegisterDonor(Command):
 
 class RegisterProgramme(Command):
     code: Code
-    name: str = Field(min_length=1, max_length=200, description="Programme name.")
+    name: str = Field(
+        min_length=1, max_length=200, pattern=SINGLE_LINE, description="Programme name."
+    )
 
 
 class RegisterSchool(Command):
     code: Code
-    name: str = Field(min_length=1, max_length=200, description="School name.")
+    name: str = Field(min_length=1, max_length=200, pattern=SINGLE_LINE, description="School name.")
     school_type: Literal["hub", "small"] = Field(
         description="hub: a hub (opornaya) school; small: a small rural school it supports."
     )
@@ -37,7 +44,9 @@ class RegisterSchool(Command):
         description="Region slug, e.g. aktobe, north-kazakhstan, almaty-city.",
         examples=["aktobe"],
     )
-    district: str = Field(min_length=1, max_length=100, description="District or town.")
+    district: str = Field(
+        min_length=1, max_length=100, pattern=SINGLE_LINE, description="District or town."
+    )
     hub: Code | None = Field(
         default=None, description="For a small school: the code of the hub school it belongs to."
     )

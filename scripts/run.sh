@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/bootstrap.sh
+echo "ledger: mint a bearer token with: .venv/bin/ledger token --role officer --role auditor --sub alice"
 exec .venv/bin/ledger serve --demo "$@"

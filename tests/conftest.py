@@ -6,10 +6,11 @@ PostgreSQL tests skip with a message on a laptop without a server, but under
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import psycopg
@@ -17,7 +18,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ledger.api.app import create_app
+from ledger.api.auth import ROLES
 from ledger.application.app import LedgerApplication
+from ledger.infrastructure.keys import load_key_material, mint_token
 from ledger.infrastructure.settings import Settings, eventsourcing_env
 
 PG_URL = os.environ.get("LEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -116,21 +119,54 @@ def ledger(store_url: str) -> Iterator[LedgerApplication]:
     application.close()
 
 
+# Tests sign HS256 tokens with this secret; the apps they build verify with it.
+TEST_JWT_SECRET = "test-secret-for-the-grant-ledger-suite-0123456789"
+
+
+def app_settings(store_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": store_url,
+        "max_body_bytes": 16 * 1024,
+        "read_wait_seconds": 1.0,
+        "jwt_secret": TEST_JWT_SECRET,
+        **overrides,
+    }
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def token(
+    sub: str = "alice", roles: Sequence[str] = ROLES, ttl: dt.timedelta = dt.timedelta(hours=1)
+) -> str:
+    """A valid bearer token for the test apps (all roles unless narrowed)."""
+    keys = load_key_material(Settings(jwt_secret=TEST_JWT_SECRET))  # type: ignore[arg-type]
+    return mint_token(keys, sub, roles, ttl)
+
+
 @pytest.fixture
 def client(ledger: LedgerApplication, store_url: str) -> Iterator[TestClient]:
-    settings = Settings(database_url=store_url, max_body_bytes=16 * 1024, read_wait_seconds=1.0)
-    with TestClient(create_app(settings, ledger=ledger)) as c:
+    # The default Authorization (all roles, subject alice) serves reads that pass no
+    # headers; headers() overrides it per request.
+    with TestClient(
+        create_app(app_settings(store_url), ledger=ledger),
+        headers={"Authorization": f"Bearer {token()}"},
+    ) as c:
         yield c
 
 
 @pytest.fixture
 def headers() -> Callable[..., dict[str, str]]:
-    """Headers for a recording request, with a fresh Idempotency-Key unless given."""
+    """Headers for a request: a bearer token for ``actor`` (all roles unless ``roles=``
+    narrows them) and a fresh Idempotency-Key unless given."""
 
-    def make(key: str | None = None, actor: str = "alice", **extra: str) -> dict[str, str]:
+    def make(
+        key: str | None = None,
+        actor: str = "alice",
+        roles: Sequence[str] = ROLES,
+        **extra: str,
+    ) -> dict[str, str]:
         return {
             "Idempotency-Key": key or f"test-key-{next(_keys):08d}",
-            "X-Actor": actor,
+            "Authorization": f"Bearer {token(actor, roles)}",
             **extra,
         }
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 import uvicorn
 
+from ledger import token_cli
 from ledger.export_cli import export_app
 from ledger.infrastructure.settings import Settings
 
@@ -46,6 +47,7 @@ def serve(
     """Run the HTTP API."""
     os.environ["LEDGER_RUN_PROJECTIONS"] = "true" if projections else "false"
     settings = _settings(database_url)
+    token_cli.check_keys(settings)
     if demo:
         _load_demo(settings)
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -90,6 +92,8 @@ def _load_demo(settings: Settings) -> None:
 
 
 app.add_typer(export_app, name="export")
+app.command("token")(token_cli.token)
+
 projections_app = typer.Typer(help="Read models: follow, rebuild, verify.", no_args_is_help=True)
 app.add_typer(projections_app, name="projections")
 

@@ -363,9 +363,8 @@ def test_header_and_body_problems(
     raw = {**headers(), "content-type": "application/json"}
     assert_problem(client.post(url, content=b'{"amount": ', headers=raw), 400, "malformed-json")
     assert_problem(client.post(url, content=b"[1, 2]", headers=raw), 422, "validation-error")
-    assert_problem(
-        client.post(url, content=b'{"amount": NaN}', headers=raw), 422, "validation-error"
-    )
+    # Strict JSON: NaN/Infinity and duplicate keys are malformed, not values.
+    assert_problem(client.post(url, content=b'{"amount": NaN}', headers=raw), 400, "malformed-json")
     big = b'{"payment_reference": "' + b"x" * 20_000 + b'"}'
     assert_problem(client.post(url, content=big, headers=raw), 413, "body-too-large")
     assert_problem(client.get("/v1/grants/not-a-uuid"), 422, "validation-error")

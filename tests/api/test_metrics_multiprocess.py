@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.conftest import TEST_JWT_SECRET, token
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -35,6 +37,8 @@ def _posts_counted(text: str) -> float:
 def test_two_workers_aggregate_metrics(tmp_path: Path) -> None:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    env["LEDGER_JWT_SECRET"] = TEST_JWT_SECRET
+    bearer = {"Authorization": f"Bearer {token()}"}
     server = subprocess.Popen(
         [sys.executable, "-m", "ledger.cli", "serve", "--workers", "2", "--port", str(port),
          "--database-url", f"sqlite:///{tmp_path}/ledger.sqlite3"],
@@ -61,14 +65,14 @@ def test_two_workers_aggregate_metrics(tmp_path: Path) -> None:
                     answer = once.post(
                         "/v1/donors",
                         json={"code": f"donor-{n:02d}", "name": "D"},
-                        headers={"Idempotency-Key": f"multiproc-{n:04d}"},
+                        headers={"Idempotency-Key": f"multiproc-{n:04d}", **bearer},
                     )
                 assert answer.status_code == 201, answer.text
             # New connections spread the scrapes over the workers; each sees all 20.
             seen = []
             for _ in range(6):
                 with httpx.Client(base_url=base, timeout=10) as fresh:
-                    seen.append(_posts_counted(fresh.get("/metrics").text))
+                    seen.append(_posts_counted(fresh.get("/metrics", headers=bearer).text))
             assert seen == [20.0] * 6
     finally:
         os.killpg(server.pid, signal.SIGTERM)

@@ -16,7 +16,7 @@ import pytest
 import uvicorn
 
 from ledger.api.app import create_app
-from ledger.infrastructure.settings import Settings
+from tests.conftest import app_settings
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def server(tmp_path: Path) -> Iterator[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    settings = Settings(database_url=f"sqlite:///{tmp_path}/ledger.sqlite3")
+    settings = app_settings(f"sqlite:///{tmp_path}/ledger.sqlite3")
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="error")
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)

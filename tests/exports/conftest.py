@@ -21,8 +21,7 @@ from fastapi.testclient import TestClient
 
 from ledger.api.app import create_app
 from ledger.demo import load_demo
-from ledger.infrastructure.settings import Settings
-from tests.conftest import IN_CI, PG_URL, make_app, require_postgres
+from tests.conftest import IN_CI, PG_URL, app_settings, make_app, require_postgres, token
 
 STANDARDS = Path(__file__).resolve().parents[1] / "standards"
 
@@ -51,8 +50,9 @@ def demo(
     try:
         summary = load_demo(ledger)
         # The read side catches up from an empty store: give it time on a busy machine.
-        settings = Settings(database_url=url, read_wait_seconds=120.0)
-        with TestClient(create_app(settings, ledger=ledger)) as client:
+        settings = app_settings(url, read_wait_seconds=120.0)
+        auditor = {"Authorization": f"Bearer {token('auditor-1', ['auditor'])}"}
+        with TestClient(create_app(settings, ledger=ledger), headers=auditor) as client:
             yield Demo(client, summary.last_position, url)
     finally:
         ledger.close()

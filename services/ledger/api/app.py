@@ -8,8 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from ledger import __version__
-from ledger.api import problems
-from ledger.api.limits import BodySizeLimit
+from ledger.api import access, problems
 from ledger.api.routes import entries, registry
 from ledger.application.app import LedgerApplication
 from ledger.application.committer import CommitReport
@@ -34,6 +33,8 @@ def create_app(
     """Build the API; pass ``ledger`` to share an application (tests, demo loading)."""
     settings = settings or Settings()
     configure_logging()
+    # First, so a production start without key material fails before opening anything.
+    verifier = access.verifier_for(settings)
     owned = ledger is None
     application = ledger or LedgerApplication(
         eventsourcing_env(settings.database_url, settings.pool_size),
@@ -102,7 +103,7 @@ def create_app(
         observability_routes.router,
     ):
         app.include_router(router)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    access.install(app, settings, verifier)  # strict JSON, body limit, access control
     # Added last, so outermost: they also see refusals made by the body limit.
     app.add_middleware(RequestMetrics, metrics=metrics)
     app.add_middleware(RequestLog)

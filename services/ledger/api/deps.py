@@ -7,12 +7,13 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from ledger.api.access import PRINCIPAL
+from ledger.api.auth import Principal
 from ledger.api.problems import ApiProblem
 from ledger.application.app import LedgerApplication
 from ledger.application.unit_of_work import Context
 from ledger.domain.idempotency import KEY_PATTERN
 
-_ACTOR = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
 _KEY = re.compile(KEY_PATTERN)
 _IF_MATCH = re.compile(r'^(?:W/)?"?(\d{1,18})"?$')
 
@@ -22,15 +23,14 @@ def get_ledger(request: Request) -> LedgerApplication:
     return ledger
 
 
-def actor_of(x_actor: str | None) -> str:
-    # Interim: the actor is asserted by the X-Actor header until token authentication
-    # (issue 6) replaces this function with the verified subject.
-    actor = x_actor or "anonymous"
-    if not _ACTOR.match(actor):
-        raise ApiProblem(
-            400, "invalid-actor", "Invalid actor", "X-Actor must be 1..64 of [A-Za-z0-9._@-]"
-        )
-    return actor
+def principal(request: Request) -> Principal:
+    """The caller AccessControl verified; every non-public route has one."""
+    found = request.scope.get(PRINCIPAL)
+    if not isinstance(found, Principal):
+        # Only reachable if a recording route were made public: refuse rather than record
+        # an unattributed fact.
+        raise ApiProblem(401, "unauthenticated", "Authentication required", "no verified caller")
+    return found
 
 
 def parse_if_match(value: str | None) -> int | None:
@@ -45,6 +45,7 @@ def parse_if_match(value: str | None) -> int | None:
 
 
 def command_context(
+    request: Request,
     idempotency_key: Annotated[
         str | None,
         Header(description="Unique key per intended request; a retry with it records nothing."),
@@ -52,7 +53,6 @@ def command_context(
     if_match: Annotated[
         str | None, Header(description="ETag (version) of the state the request acts on.")
     ] = None,
-    x_actor: Annotated[str | None, Header(description="Who records (interim, see README).")] = None,
 ) -> Context:
     if not idempotency_key:
         raise ApiProblem(
@@ -69,7 +69,7 @@ def command_context(
             "Idempotency-Key must be 8..128 printable ASCII characters without spaces",
         )
     return Context(
-        actor=actor_of(x_actor),
+        actor=principal(request).subject,
         idempotency_key=idempotency_key,
         expected_version=parse_if_match(if_match),
     )
@@ -77,3 +77,4 @@ def command_context(
 
 Ledger = Annotated[LedgerApplication, Depends(get_ledger)]
 Ctx = Annotated[Context, Depends(command_context)]
+Caller = Annotated[Principal, Depends(principal)]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from eventsourcing.persistence import OperationalError, PersistenceError
@@ -10,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope, Send
 
 from contracts.problems import PROBLEM_TYPE_PREFIX
 from ledger.domain.errors import AlreadyExists, DomainError, NotFound
@@ -60,6 +63,39 @@ def problem(
     body.update(extra)
     _count_rejection(request, status, code)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+async def send_problem(
+    scope: Scope,
+    send: Send,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    headers: Iterable[tuple[bytes, bytes]] = (),
+) -> None:
+    """A problem answered by pure ASGI middleware (before FastAPI's handlers run)."""
+    body = json.dumps(
+        {
+            "type": PROBLEM_TYPE_PREFIX + code,
+            "title": title,
+            "status": status,
+            "detail": detail,
+            "instance": scope.get("path", ""),
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", PROBLEM_JSON.encode()),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 def status_for(error: DomainError) -> int:

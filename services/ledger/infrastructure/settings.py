@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -32,6 +33,36 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, description="Largest request body accepted")
     commit_batch_max: int = Field(default=512, description="Most commands in one group commit")
     pool_size: int = Field(default=10, description="PostgreSQL connections per process")
+
+    # -- authentication (see ledger.api.auth and README "Access control") --------------
+    env: Literal["dev", "production"] = Field(
+        default="dev",
+        description="production refuses to start without real key material; dev creates a "
+        "local signing secret under the data folder on first start.",
+    )
+    jwt_secret: SecretStr | None = Field(
+        default=None, description="HS256 shared secret (at least 32 bytes in production)."
+    )
+    jwt_secret_file: Path | None = Field(
+        default=None,
+        description="File holding the HS256 secret; dev default: jwt-secret beside the SQLite "
+        "file (created on first start).",
+    )
+    jwks_url: str | None = Field(
+        default=None, description="JWKS URL of an OpenID Connect provider (RS256/ES256 tokens)."
+    )
+    jwt_issuer: str | None = Field(
+        default=None, description="Required `iss`; default for local HS256 tokens: grant-ledger."
+    )
+    jwt_audience: str | None = Field(
+        default=None, description="Required `aud`; default for local HS256 tokens: grant-ledger."
+    )
+    jwt_leeway_seconds: int = Field(
+        default=30, ge=0, le=300, description="Clock skew allowed on exp/nbf/iat (seconds)."
+    )
+    metrics_public: bool = Field(
+        default=False, description="Serve /metrics without a token (else the metrics role)."
+    )
 
 
 # Aggregates stay cached between commands, and the application puts committed state

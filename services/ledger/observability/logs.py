@@ -54,7 +54,6 @@ class RequestLog:
         given = headers.get(b"x-request-id", b"").decode("latin-1")
         # A caller's id is kept only if it is safe to echo and to log.
         request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
-        actor = headers.get(b"x-actor", b"").decode("latin-1")[:64] or "anonymous"
         answer: dict[str, str] = {}
         status = 500
         started = time.perf_counter()
@@ -75,6 +74,8 @@ class RequestLog:
             await self.app(scope, receive, send_with_id)
         finally:
             route = getattr(scope.get("route"), "path", None) or "unmatched"
+            # The verified subject, left in the scope by AccessControl (never a header).
+            actor = getattr(scope.get("ledger.principal"), "subject", None) or "anonymous"
             self.log.info(
                 "request",
                 request_id=request_id,

@@ -107,6 +107,13 @@ class Metrics:
         self.store_errors = Counter(
             "ledger_event_store_errors", "Event-store operations that failed.", registry=r
         )
+        self.auth_refusals = Counter(
+            "ledger_auth_refusals",
+            "Requests refused by access control, by reason (missing_token, invalid_token, "
+            "forbidden, keys_unavailable).",
+            ["reason"],
+            registry=r,
+        )
         # A gauge rather than an Info: it aggregates in multiprocess mode.
         self.build = Gauge(
             "ledger_build_info",

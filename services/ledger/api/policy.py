@@ -1,0 +1,165 @@
+"""Who may call what: the one authorization table, deny by default.
+
+Each row is (HTTP method, route template) -> the roles allowed; a caller needs at least
+one of them. ``PUBLIC`` rows need no token (probes, API documentation). A route without a
+row is refused at request time, and ``create_app`` refuses to start while any route
+lacks one, so a new route cannot ship unguarded. HEAD is checked as GET.
+
+Roles (a token may hold several):
+  officer   records (every recording POST) and reads what it records
+  approver  approves/rejects pending disbursements, closes periods; reads like an officer
+  auditor   reads everything (journal, grants, balances, events, history, exports, verify);
+            records nothing
+  viewer    balances, registry look-ups and projection status only: no journal, no
+            entry-level detail (grant entries, events, history, exports)
+  metrics   scrapes /metrics (unless LEDGER_METRICS_PUBLIC=true makes it public)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi import routing as fastapi_routing
+
+PUBLIC = frozenset({"public"})  # a pseudo-role: no token needed
+
+RECORD = frozenset({"officer"})
+APPROVE = frozenset({"approver"})
+READ_DETAIL = frozenset({"officer", "approver", "auditor"})
+READ_SUMMARY = READ_DETAIL | {"viewer"}
+AUDIT = frozenset({"auditor"})
+SCRAPE = frozenset({"metrics"})
+
+Rule = frozenset[str]
+
+POLICY: dict[tuple[str, str], Rule] = {
+    # -- probes and API documentation ----------------------------------------------
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
+    ("GET", "/openapi.json"): PUBLIC,
+    ("GET", "/docs"): PUBLIC,
+    ("GET", "/docs/oauth2-redirect"): PUBLIC,
+    ("GET", "/redoc"): PUBLIC,
+    ("GET", "/metrics"): SCRAPE,
+    # -- registry ------------------------------------------------------------------
+    ("POST", "/v1/donors"): RECORD,
+    ("POST", "/v1/programmes"): RECORD,
+    ("POST", "/v1/schools"): RECORD,
+    ("GET", "/v1/donors/{code}"): READ_SUMMARY,
+    ("GET", "/v1/programmes/{code}"): READ_SUMMARY,
+    ("GET", "/v1/schools/{code}"): READ_SUMMARY,
+    ("GET", "/v1/schools/{code}/account"): READ_SUMMARY,
+    # -- recording financial entries -----------------------------------------------
+    ("POST", "/v1/grants"): RECORD,
+    ("POST", "/v1/grants/{grant_id}/disbursements"): RECORD,
+    ("POST", "/v1/grants/{grant_id}/reductions"): RECORD,
+    ("POST", "/v1/grants/{grant_id}/cancellation"): RECORD,
+    ("POST", "/v1/schools/{code}/expenditures"): RECORD,
+    ("POST", "/v1/operating-costs"): RECORD,
+    ("POST", "/v1/in-kind-contributions"): RECORD,
+    ("POST", "/v1/entries/{entry_id}/reversal"): RECORD,
+    ("GET", "/v1/grants/{grant_id}"): READ_DETAIL,
+    # -- read side: balances and the journal ----------------------------------------
+    ("GET", "/v1/balances/accounts"): READ_SUMMARY,
+    ("GET", "/v1/balances/trial-balance"): READ_SUMMARY,
+    ("GET", "/v1/balances/schools/{code}"): READ_SUMMARY,
+    ("GET", "/v1/balances/donors/{code}"): READ_SUMMARY,
+    ("GET", "/v1/balances/regions"): READ_SUMMARY,
+    ("GET", "/v1/balances/programmes"): READ_SUMMARY,
+    ("GET", "/v1/journal"): READ_DETAIL,
+    ("GET", "/v1/projections/status"): READ_SUMMARY,
+    # -- auditors: the event feed, history, tamper evidence, exports -------------------
+    ("GET", "/v1/events"): AUDIT,
+    ("GET", "/v1/events/stream"): AUDIT,
+    ("GET", "/v1/history/{kind}/{ref}"): AUDIT,
+    ("GET", "/v1/audit/digest"): AUDIT,
+    ("POST", "/v1/audit/verify"): AUDIT,
+    ("GET", "/v1/exports/journal"): AUDIT,
+    ("GET", "/v1/exports/journal.csv"): AUDIT,
+    ("GET", "/v1/exports/schools.csv"): AUDIT,
+    ("GET", "/v1/exports/donors.csv"): AUDIT,
+    ("GET", "/v1/exports/iati"): AUDIT,
+    ("GET", "/v1/exports/360giving"): AUDIT,
+}
+
+
+def effective(metrics_public: bool) -> dict[tuple[str, str], Rule]:
+    """The table as configured: /metrics may be made public for an in-cluster scraper."""
+    table = dict(POLICY)
+    if metrics_public:
+        table["GET", "/metrics"] = PUBLIC
+    return table
+
+
+def flat_routes(routes: Iterable[Any]) -> Iterator[Any]:
+    """Every endpoint route, also those inside included routers.
+
+    Newer FastAPI keeps an included router as one lazy entry of ``app.routes``; its
+    ``iter_route_contexts`` unfolds them (each with path, path_regex and methods).
+    """
+    unfold = getattr(fastapi_routing, "iter_route_contexts", None)
+    if unfold is None:
+        yield from routes
+    else:
+        yield from unfold(list(routes))
+
+
+def route_keys(routes: Iterable[Any]) -> list[tuple[str, str]]:
+    """(method, template) of every HTTP route; HEAD rides on GET."""
+    keys: list[tuple[str, str]] = []
+    for route in flat_routes(routes):
+        methods = getattr(route, "methods", None)
+        path = getattr(route, "path", None)
+        if methods is None or path is None:
+            continue
+        keys.extend((m, path) for m in sorted(methods) if m != "HEAD")
+    return keys
+
+
+def uncovered(routes: Iterable[Any], table: dict[tuple[str, str], Rule]) -> list[str]:
+    return [f"{m} {p}" for m, p in route_keys(routes) if (m, p) not in table]
+
+
+def require_complete(app: FastAPI, table: dict[tuple[str, str], Rule]) -> None:
+    """Refuse to build an app with a route nobody decided access for."""
+    missing = uncovered(app.routes, table)
+    if missing:
+        msg = "no access rule in ledger.api.policy for: " + ", ".join(missing)
+        raise RuntimeError(msg)
+
+
+def _problem(description: str) -> dict[str, Any]:
+    schema = {"$ref": "#/components/schemas/Problem"}
+    return {"description": description, "content": {"application/problem+json": {"schema": schema}}}
+
+
+def document(app: FastAPI, table: dict[tuple[str, str], Rule]) -> None:
+    """Show the bearer scheme and each operation's roles in the OpenAPI document."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = build()
+        schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+        schemes["bearer"] = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+        for path, operations in schema.get("paths", {}).items():
+            for method, operation in operations.items():
+                rule = table.get((method.upper(), path))
+                if rule is None or rule is PUBLIC:
+                    continue
+                operation["security"] = [{"bearer": []}]
+                operation["x-roles"] = sorted(rule)
+                responses = operation.setdefault("responses", {})
+                responses.setdefault("401", _problem("Missing, invalid or expired bearer token"))
+                responses.setdefault("403", _problem("The token lacks a role this needs"))
+                roles = ", ".join(sorted(rule))
+                operation["description"] = (
+                    operation.get("description", "") + f"\n\nRoles: {roles}."
+                ).strip()
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

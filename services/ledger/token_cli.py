@@ -1,0 +1,78 @@
+"""``ledger token``: mint a bearer token with the local HS256 secret; key checks for serve."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from typing import Annotated
+
+import typer
+
+from ledger.api.auth import ROLES, SUBJECT
+from ledger.infrastructure.keys import KeyMaterialError, load_key_material, mint_token
+from ledger.infrastructure.settings import Settings
+
+_TTL = re.compile(r"^(\d{1,7})([smhd]?)$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_ttl(text: str) -> dt.timedelta:
+    """3600, 90m, 8h, 30d: at most a year (a forgotten token should not live forever)."""
+    match = _TTL.match(text.strip())
+    if not match:
+        msg = "use seconds or a number with s, m, h or d (e.g. 8h)"
+        raise typer.BadParameter(msg)
+    seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if not 0 < seconds <= 366 * 86400:
+        msg = "between 1 second and 366 days"
+        raise typer.BadParameter(msg)
+    return dt.timedelta(seconds=seconds)
+
+
+def check_keys(settings: Settings) -> None:
+    """Refuse to serve without key material (production); create the local secret (dev)."""
+    try:
+        load_key_material(settings, announce=lambda m: typer.echo(m, err=True))
+    except KeyMaterialError as e:
+        typer.echo(f"ledger: refusing to start: {e}", err=True)
+        raise typer.Exit(2) from None
+
+
+def token(
+    role: Annotated[
+        list[str],
+        typer.Option("--role", help=f"Role to grant (repeatable): {', '.join(ROLES)}."),
+    ],
+    sub: Annotated[str, typer.Option("--sub", help="Subject: who the token is for.")],
+    ttl: Annotated[str, typer.Option(help="Lifetime: seconds, or 90m, 8h, 30d.")] = "8h",
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="Locates the data folder holding the local secret (as for serve).",
+            envvar="LEDGER_DATABASE_URL",
+        ),
+    ] = None,
+) -> None:
+    """Mint a bearer token signed with the configured (or local) HS256 secret.
+
+    Prints only the token, so it can be captured: TOKEN=$(ledger token --role officer --sub
+    alice). Use it as `Authorization: Bearer $TOKEN`.
+    """
+    unknown = sorted(set(role) - set(ROLES))
+    if unknown:
+        msg = f"unknown role(s) {', '.join(unknown)}; choose from {', '.join(ROLES)}"
+        raise typer.BadParameter(msg, param_hint="--role")
+    if not SUBJECT.match(sub):
+        msg = "1..64 of [A-Za-z0-9._@-]"
+        raise typer.BadParameter(msg, param_hint="--sub")
+    lifetime = parse_ttl(ttl)
+    if database_url:
+        os.environ["LEDGER_DATABASE_URL"] = database_url
+    try:
+        keys = load_key_material(Settings(), announce=lambda m: typer.echo(m, err=True))
+        typer.echo(mint_token(keys, sub, sorted(set(role)), lifetime))
+    except KeyMaterialError as e:
+        typer.echo(f"ledger: cannot mint a token: {e}", err=True)
+        raise typer.Exit(2) from None
