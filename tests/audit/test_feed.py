@@ -153,3 +153,19 @@ def test_digest_and_verify_through_the_api(
     assert refused["digest_matches"] is False
     bad = client.post("/v1/audit/verify", json={"position": 1, "hash": "xyz"}, headers=headers())
     assert bad.status_code == 422
+
+
+def test_chain_position_and_lag_are_scraped(
+    client: TestClient, headers: Any, recorded: dict[str, Any]
+) -> None:
+    digest = client.get(
+        "/v1/audit/digest", params={"min_position": recorded["position"]}, headers=headers()
+    ).json()
+    text = client.get("/metrics", headers=headers()).text
+    values = {
+        line.split(" ")[0]: int(float(line.split(" ")[1]))
+        for line in text.splitlines()
+        if 'projection="audit"' in line and not line.startswith("#")
+    }
+    assert values['ledger_projection_position{projection="audit"}'] >= digest["position"]
+    assert values['ledger_projection_lag_events{projection="audit"}'] >= 0

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ledger.observability.business import BusinessGauges
 from ledger.observability.metrics import Metrics
+from projections.audit import queries as audit_queries
 from projections.service import ReadSide
 from projections.tables import runs
 
@@ -82,6 +83,10 @@ async def metrics(request: Request) -> Response:
     gauges.lag_seconds.labels(name).set(float(str(status["lag_seconds"])))
     async with rs.store.async_engine.connect() as conn:
         last_runs = (await conn.execute(select(runs))).mappings().all()
+        # The audit chain follows the same log: its position and lag under the same names.
+        chained = await audit_queries.head_position(conn)
+    gauges.position.labels("audit").set(chained)
+    gauges.lag_events.labels("audit").set(max(0, int(str(status["log_head"])) - chained))
     for run in last_runs:
         kind = str(run["kind"])
         finished = run["finished_at"]

@@ -105,3 +105,9 @@ async def head(conn: AsyncConnection) -> tuple[int, str | None, int]:
     if top is None:
         return 0, None, 0
     return int(top[0]), str(top[1]), count
+
+
+async def head_position(conn: AsyncConnection) -> int:
+    """Newest chained position (an index lookup; for metrics at every scrape)."""
+    top = (await conn.execute(select(func.max(at.events.c.position)))).scalar()
+    return int(top or 0)
