@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 import uvicorn
 
+from ledger.cli_db import db_app
 from ledger.infrastructure.settings import Settings
 
 app = typer.Typer(help="Grant ledger for the hub-school programme.", no_args_is_help=True)
@@ -90,6 +91,7 @@ def _load_demo(settings: Settings) -> None:
 
 projections_app = typer.Typer(help="Read models: follow, rebuild, verify.", no_args_is_help=True)
 app.add_typer(projections_app, name="projections")
+app.add_typer(db_app, name="db")
 
 
 def _runner(settings: Settings) -> Any:
