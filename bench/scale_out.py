@@ -95,7 +95,8 @@ def _ledger(args: list[str], env: dict[str, str] | None = None) -> subprocess.Po
         [sys.executable, "-m", "ledger.cli", *args],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+        # As in production: only `ledger db upgrade` creates tables.
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "LEDGER_CREATE_TABLE": "n", **(env or {})},
     )
 
 

@@ -77,8 +77,11 @@ def _create_tables(settings: Settings) -> None:
     from ledger.application.app import LedgerApplication
     from projections.store import ReadStore
 
-    # Constructing the application creates the event store tables (CREATE_TABLE=y).
-    ledger = LedgerApplication(eventsourcing_env(settings.database_url, pool_size=1))
+    # Constructing the application creates the event store tables. Serving pods set
+    # LEDGER_CREATE_TABLE=n (the library reads the application-prefixed name first),
+    # so that only this step issues DDL: say "y" under both names here.
+    env = {**eventsourcing_env(settings.database_url, pool_size=1), **_create_table("y")}
+    ledger = LedgerApplication(env)
     try:
         ledger.log_head()
     finally:
@@ -90,6 +93,12 @@ def _create_tables(settings: Settings) -> None:
         store.close()
 
 
+def _create_table(flag: str) -> dict[str, str]:
+    from ledger.application.app import LedgerApplication
+
+    return {"CREATE_TABLE": flag, f"{LedgerApplication.name.upper()}_CREATE_TABLE": flag}
+
+
 def missing(settings: Settings) -> list[str]:
     """What is not there yet (empty: ready to serve). Creates nothing."""
     from sqlalchemy import inspect
@@ -99,7 +108,7 @@ def missing(settings: Settings) -> list[str]:
     from projections.tables import active
 
     problems: list[str] = []
-    env = {**eventsourcing_env(settings.database_url, pool_size=1), "CREATE_TABLE": "n"}
+    env = {**eventsourcing_env(settings.database_url, pool_size=1), **_create_table("n")}
     try:
         ledger = LedgerApplication(env)
         try:

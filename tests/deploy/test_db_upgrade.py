@@ -12,8 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 import pytest
 
+from ledger.application.app import LedgerApplication
 from ledger.cli_db import missing, upgrade
-from ledger.infrastructure.settings import Settings
+from ledger.infrastructure.settings import Settings, eventsourcing_env
 from tests.conftest import PG_URL, require_postgres
 
 
@@ -77,8 +78,16 @@ def test_concurrent_upgrades_serialise(new_schema_url: str) -> None:
     assert missing(settings) == []
 
 
-def test_upgrade_on_sqlite(tmp_path: object) -> None:
+def test_upgrade_on_sqlite(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Serving processes are configured not to create tables; the upgrade still does.
+    monkeypatch.setenv("LEDGER_CREATE_TABLE", "n")
     settings = Settings(database_url=f"sqlite:///{tmp_path}/ledger.sqlite3")
+    serving = LedgerApplication(eventsourcing_env(settings.database_url))
+    try:
+        with pytest.raises(Exception, match="no such table"):
+            serving.log_head()  # the library honoured LEDGER_CREATE_TABLE=n
+    finally:
+        serving.close()
     assert missing(settings) != []
     upgrade(settings)
     upgrade(settings)
