@@ -43,7 +43,9 @@ def main() -> None:
         "# GENERATED from infra/prometheus/ledger-rules.yml by scripts/sync_prometheus_rule.py;\n"
         "# edit the rules there and re-run it (a test keeps the two equal).\n"
     )
-    body = yaml.dump(prometheus_rule(), Dumper=_Dumper, sort_keys=False, width=100, allow_unicode=True)
+    body = yaml.dump(
+        prometheus_rule(), Dumper=_Dumper, sort_keys=False, width=100, allow_unicode=True
+    )
     TARGET.write_text(header + body)
 
 
