@@ -31,6 +31,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -38,6 +39,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -90,11 +92,17 @@ class Proc:
         self.popen.wait(timeout=10)
 
 
-def _ledger(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+LOGS = Path(tempfile.gettempdir()) / "ledger-scale-out"
+
+
+def _ledger(
+    args: list[str], env: dict[str, str] | None = None, *, log: str
+) -> subprocess.Popen[bytes]:
+    LOGS.mkdir(exist_ok=True)
     return subprocess.Popen(
         [sys.executable, "-m", "ledger.cli", *args],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=(LOGS / f"{log}.log").open("wb"),
         # As in production: only `ledger db upgrade` creates tables.
         env={**os.environ, "PYTHONUNBUFFERED": "1", "LEDGER_CREATE_TABLE": "n", **(env or {})},
     )
@@ -104,7 +112,8 @@ def _wait_healthy(api: Proc, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not api.alive():
-            raise RuntimeError(f"{api.name} exited with {api.popen.returncode}")
+            tail = (LOGS / f"{api.name}.log").read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"{api.name} exited with {api.popen.returncode}:\n{tail}")
         with contextlib.suppress(httpx.TransportError):
             if httpx.get(f"{api.base}/healthz", timeout=2).status_code == 200:
                 return
@@ -313,14 +322,14 @@ def _cluster(db: Database) -> Iterator[tuple[list[Proc], list[Proc]]]:
         for i in range(3):
             port = _free_port()
             args = ["serve", "--no-projections", "--port", str(port), "--database-url", db.url]
-            apis.append(Proc(f"api-{i}", _ledger(args), port))
+            apis.append(Proc(f"api-{i}", _ledger(args, log=f"api-{i}"), port))
         procs += apis
         projections = []
         for i in range(2):
             # The session name shows which process holds the runner lock (pg_stat_activity).
             env = {"PGAPPNAME": f"scale-out-projections-{i}"}
             args = ["projections", "run", "--database-url", db.url]
-            projections.append(Proc(f"projections-{i}", _ledger(args, env)))
+            projections.append(Proc(f"projections-{i}", _ledger(args, env, log=f"projections-{i}")))
         procs += projections
         for api in apis:
             _wait_healthy(api)
