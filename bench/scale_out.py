@@ -308,6 +308,12 @@ class Report:
             self.failures.append(what)
 
 
+def _start_api(db: Database, i: int) -> Proc:
+    port = _free_port()
+    args = ["serve", "--no-projections", "--port", str(port), "--database-url", db.url]
+    return Proc(f"api-{i}", _ledger(args, log=f"api-{i}"), port)
+
+
 @contextlib.contextmanager
 def _cluster(db: Database) -> Iterator[tuple[list[Proc], list[Proc]]]:
     upgrade = subprocess.run(
@@ -318,11 +324,7 @@ def _cluster(db: Database) -> Iterator[tuple[list[Proc], list[Proc]]]:
         raise RuntimeError(f"db upgrade failed: {upgrade.stderr}")
     procs: list[Proc] = []
     try:
-        apis = []
-        for i in range(3):
-            port = _free_port()
-            args = ["serve", "--no-projections", "--port", str(port), "--database-url", db.url]
-            apis.append(Proc(f"api-{i}", _ledger(args, log=f"api-{i}"), port))
+        apis = [_start_api(db, i) for i in range(3)]
         procs += apis
         projections = []
         for i in range(2):
@@ -331,8 +333,20 @@ def _cluster(db: Database) -> Iterator[tuple[list[Proc], list[Proc]]]:
             args = ["projections", "run", "--database-url", db.url]
             projections.append(Proc(f"projections-{i}", _ledger(args, env, log=f"projections-{i}")))
         procs += projections
-        for api in apis:
-            _wait_healthy(api)
+        for i in range(len(apis)):
+            for attempt in range(3):
+                api = apis[i]
+                try:
+                    _wait_healthy(api)
+                    break
+                except RuntimeError as e:
+                    # The port was free when picked, but other processes on a shared
+                    # machine may take it before the server binds: start on another.
+                    if attempt == 2 or api.alive():
+                        raise
+                    print(f"{api.name} failed to start, retrying: {e}", file=sys.stderr)
+                    apis[i] = _start_api(db, i)
+                    procs.append(apis[i])
         deadline = time.monotonic() + 60
         while db.leader_app_name() is None and time.monotonic() < deadline:
             time.sleep(0.2)
