@@ -11,9 +11,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import kubernetes_validate
+import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
-import yaml
+import yaml  # type: ignore[import-untyped]
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "infra" / "k8s"
@@ -23,7 +23,7 @@ VERSIONS = ["1.30.0", kubernetes_validate.latest_version()]
 CRD_GROUPS = ("postgresql.cnpg.io/", "monitoring.coreos.com/")
 
 sys.path.insert(0, str(ROOT / "scripts"))
-from sync_prometheus_rule import RULES  # noqa: E402
+from sync_prometheus_rule import RULES  # type: ignore[import-not-found]  # noqa: E402
 
 
 def _kubectl() -> str:
