@@ -10,6 +10,7 @@ import typer
 import uvicorn
 
 from ledger import token_cli
+from ledger.cli_db import db_app
 from ledger.export_cli import export_app
 from ledger.infrastructure.settings import Settings
 
@@ -96,6 +97,7 @@ app.command("token")(token_cli.token)
 
 projections_app = typer.Typer(help="Read models: follow, rebuild, verify.", no_args_is_help=True)
 app.add_typer(projections_app, name="projections")
+app.add_typer(db_app, name="db")
 
 
 def _runner(settings: Settings) -> Any:
