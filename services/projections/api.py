@@ -42,6 +42,8 @@ router = APIRouter(
 )
 
 CODE = r"^[a-z0-9][a-z0-9-]{1,63}$"
+# Log positions are 64-bit integers in both stores; a larger cursor overflowed SQLite (a 500).
+MAX_POSITION = 2**63 - 1
 
 
 def read_side(request: Request) -> ReadSide:
@@ -67,7 +69,11 @@ RS = Annotated[ReadSide, Depends(read_side)]
 C = Annotated[Cut, Depends(cut)]
 MinPosition = Annotated[
     int | None,
-    Query(ge=0, description="Wait (bounded) until the read models reflect this log position."),
+    Query(
+        ge=0,
+        le=MAX_POSITION,
+        description="Wait (bounded) until the read models reflect this log position.",
+    ),
 ]
 CodeP = Annotated[str, Path(pattern=CODE, description="Stable code.")]
 
@@ -230,7 +236,9 @@ async def journal(
     account_prefix: Annotated[str | None, Query(max_length=200)] = None,
     date_from: Annotated[dt.date | None, Query(alias="from")] = None,
     date_to: Annotated[dt.date | None, Query(alias="to")] = None,
-    after: Annotated[int, Query(ge=0, description="Cursor: entries after this position.")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_POSITION, description="Cursor: entries after this position.")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> JournalPage:
     f = JournalFilter(
