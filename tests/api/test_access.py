@@ -120,7 +120,9 @@ def _call(client: TestClient, method: str, path: str, bearer: str | None) -> Any
         headers["Authorization"] = f"Bearer {bearer}"
     # An empty object: an allowed recording request is refused as invalid, records nothing.
     body = {} if method in ("POST", "PUT", "PATCH") else None
-    return client.request(method, _concrete(path), headers=headers, json=body)
+    # The SSE tail streams until max_seconds: one second is enough to see it admitted.
+    params = {"max_seconds": 1} if path.endswith("/stream") else None
+    return client.request(method, _concrete(path), headers=headers, json=body, params=params)
 
 
 @pytest.mark.parametrize("caller", sorted(BAD_TOKENS))

@@ -83,3 +83,15 @@ def test_tail_delivers_new_events_and_resumes(server: str, headers: Any) -> None
             (third,) = read_events(r, 1)
         assert third["data"]["payload"]["code"] == "third-donor"
         assert third["id"] > events[-1]["id"]
+
+
+def test_a_stream_ends_after_max_seconds(server: str, headers: Any) -> None:
+    with httpx.Client(base_url=server, timeout=20) as http:
+        assert http.post("/v1/donors", json={"code": "d-1", "name": "D"}, headers=headers())
+        started = time.monotonic()
+        r = http.get("/v1/events/stream", params={"after": 0, "max_seconds": 1}, headers=headers())
+        elapsed = time.monotonic() - started
+    assert r.status_code == 200
+    assert 0.9 <= elapsed < 10
+    assert "event: donor.registered" in r.text
+    assert r.text.startswith("retry: 2000")

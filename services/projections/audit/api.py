@@ -135,26 +135,32 @@ async def event_stream(
         str | None,
         Header(pattern=r"^\d{1,15}$", description="Resume point sent by a reconnecting client."),
     ] = None,
+    max_seconds: Annotated[
+        int,
+        Query(ge=1, le=3600, description="Close the stream after this long; clients reconnect."),
+    ] = 300,
 ) -> StreamingResponse:
     """A live tail of the feed as Server-Sent Events: ``id`` is the position, ``event`` the type.
 
-    Without ``after`` or ``Last-Event-ID`` the tail starts at the current head.
+    Without ``after`` or ``Last-Event-ID`` the tail starts at the current head. Streams end
+    after ``max_seconds`` (EventSource reconnects with Last-Event-ID, losing nothing), so a
+    forgotten client never holds a worker and a connection forever.
     """
     start = after if after is not None else int(last_event_id) if last_event_id else None
     return StreamingResponse(
-        _tail(request, rs, flt, start),
+        _tail(request, rs, flt, start, time.monotonic() + max_seconds),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
 async def _tail(
-    request: Request, rs: ReadSide, flt: queries.FeedFilter, start: int | None
+    request: Request, rs: ReadSide, flt: queries.FeedFilter, start: int | None, until: float
 ) -> AsyncIterator[bytes]:
     cursor = start
     last_sent = time.monotonic()
     yield b"retry: 2000\n\n"
-    while not await request.is_disconnected():
+    while time.monotonic() < until and not await request.is_disconnected():
         async with rs.store.async_engine.connect() as conn:
             if cursor is None:
                 cursor, _, _ = await queries.head(conn)
