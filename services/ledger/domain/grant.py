@@ -241,5 +241,4 @@ class Grant(PendingDisbursements):
             "committed": self.committed,
             "disbursed": self.disbursed,
             "undisbursed": self.undisbursed,
-            "reserved": self.reserved,
         }
