@@ -27,8 +27,8 @@ from contracts.balances import (
 from contracts.problems import Problem
 from ledger.domain.errors import NotFound
 from projections import queries
-from projections.pending import pending_totals, pending_view
 from projections.figures import donor_numbers, group_numbers, school_numbers
+from projections.pending import pending_totals, pending_view
 from projections.queries import Cut, JournalFilter
 from projections.service import ReadSide
 

@@ -8,9 +8,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from ledger import __version__
-from ledger.api import problems
+from ledger.api import approvals_wiring, problems
 from ledger.api.limits import BodySizeLimit
-from ledger.api.routes import approvals, entries, periods, registry
+from ledger.api.routes import entries, registry
 from ledger.application.app import LedgerApplication
 from ledger.application.committer import CommitReport
 from ledger.infrastructure.settings import Settings, eventsourcing_env
@@ -21,10 +21,8 @@ from ledger.observability.metrics import Metrics
 from ledger.observability.middleware import RequestMetrics
 from ledger.observability.routes import ProjectionGauges
 from projections import api as projections_api
-from projections import approvals_api
 from projections.runner import ProjectionRunner
 from projections.service import ReadSide
-from projections.sweeper import ExpirySweeper
 from projections.store import ReadStore
 
 
@@ -45,7 +43,6 @@ def create_app(
     store = ReadStore.for_database(settings.projections_url or settings.database_url)
     store.ensure_schema()
     runner = ProjectionRunner(application, store) if settings.run_projections else None
-    sweeper = ExpirySweeper(application, store, settings.expiry_sweep_seconds) if runner else None
     if runner is not None:
         application.committer.listeners.append(runner.wake)
     metrics = Metrics()
@@ -69,13 +66,9 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if runner is not None:
             runner.start()
-        if sweeper is not None:
-            sweeper.start()
         try:
             yield
         finally:
-            if sweeper is not None:
-                sweeper.stop()
             if runner is not None:
                 runner.stop()
                 application.committer.listeners.remove(runner.wake)
@@ -103,9 +96,7 @@ def create_app(
     app.include_router(registry.router)
     app.include_router(entries.router)
     app.include_router(projections_api.router)
-    app.include_router(approvals.router)
-    app.include_router(periods.router)
-    app.include_router(approvals_api.router)
+    approvals_wiring.install(app, application, store, settings, sweep=runner is not None)
     app.include_router(observability_routes.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # Added last, so outermost: they also see refusals made by the body limit.
