@@ -25,11 +25,13 @@ IGNORED = frozenset(
     }
 )
 
-# Decisions on a pending disbursement, by event name -> the status it leaves.
+# Decisions on a pending disbursement -> the status each leaves. The events are
+# defined by the grant's PendingDisbursements part, hence matched by their own name.
+PENDING_PREFIX = "PendingDisbursements."
 DECISIONS = {
-    "Grant.DisbursementApproved": "approved",
-    "Grant.DisbursementRejected": "rejected",
-    "Grant.DisbursementExpired": "expired",
+    PENDING_PREFIX + "DisbursementApproved": "approved",
+    PENDING_PREFIX + "DisbursementRejected": "rejected",
+    PENDING_PREFIX + "DisbursementExpired": "expired",
 }
 
 
@@ -98,7 +100,7 @@ def entry_facts(event: Any) -> EntryFacts | None:
             event, "disbursement", grant_id=str(event.originator_id),
             reference=event.payment_reference,
         )  # fmt: skip
-    if name == "Grant.DisbursementApproved":
+    if name == PENDING_PREFIX + "DisbursementApproved":
         # The entry is the pending one, posted now; the approver records it.
         return _base(
             event, "disbursement", grant_id=str(event.originator_id),
@@ -147,7 +149,7 @@ def registry_row(event: Any) -> tuple[str, dict[str, Any]] | None:
 
 def pending_request(event: Any) -> dict[str, Any] | None:
     """The pending-table row a disbursement request opens (donor/school added later)."""
-    if event_name(event) != "Grant.DisbursementRequested":
+    if event_name(event) != PENDING_PREFIX + "DisbursementRequested":
         return None
     return {
         "entry_id": str(event.entry_id), "grant_id": str(event.originator_id),
