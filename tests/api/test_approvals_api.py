@@ -185,7 +185,8 @@ def test_decisions_on_unknown_or_bad_entries(client: TestClient, headers: Any, g
                             headers=headers(actor="daniyar")), 422, "validation-error")  # fmt: skip
     problem(client.post(f"/v1/approvals/{pending['entry_id']}/approve", json={"reason": "x"},
                         headers={"X-Actor": "daniyar"}), 400, "idempotency-key-required")  # fmt: skip
-    assert client.app.state.ledger.log_head() == pending["position"] > head  # type: ignore[attr-defined]
+    app_ledger = client.app.state.ledger  # type: ignore[attr-defined]
+    assert app_ledger.log_head() == pending["position"] > head
 
 
 def test_closing_periods(client: TestClient, headers: Any, grant: str) -> None:
