@@ -64,8 +64,8 @@ class PendingDisbursements(EntryOwner):
 
     @property
     def reservations(self) -> dict[str, Reservation]:
-        # Kept in __dict__ (snapshots carry it); grants snapshotted before this
-        # feature existed simply have none.
+        # Set when the grant is committed; a snapshot taken before this feature
+        # existed lacks it, and such a grant has none pending.
         found: dict[str, Reservation] = self.__dict__.setdefault("pending_reservations", {})
         return found
 

@@ -13,7 +13,7 @@ from typing import Any
 from eventsourcing.domain import event
 
 from ledger.domain import chart
-from ledger.domain.approvals import PendingDisbursements
+from ledger.domain.approvals import PendingDisbursements, Reservation
 from ledger.domain.entries import (
     EntryState,
     check_reason,
@@ -93,6 +93,7 @@ class Grant(PendingDisbursements):
         self.entries: dict[str, EntryState] = {
             entry_id: EntryState("commitment", amount, currency, legs_tuple(legs))
         }
+        self.pending_reservations: dict[str, Reservation] = {}
 
     @property
     def undisbursed(self) -> int:
