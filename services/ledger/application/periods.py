@@ -75,16 +75,18 @@ class PeriodGuard:
         self._events = events
         self._mutex = threading.Lock()
         self._calendar: FiscalCalendar | None = None
-        self._read_at = float("-inf")
+        self._stale = True
+        self._read_at = 0.0
 
     def invalidate(self) -> None:
         """The next check reads the store (after a close or reopen in this process)."""
         with self._mutex:
-            self._read_at = float("-inf")
+            self._stale = True
 
     def calendar(self, *, fresh: bool = False) -> FiscalCalendar | None:
         with self._mutex:
-            if fresh or time.monotonic() - self._read_at >= self.refresh_seconds:
+            expired = time.monotonic() - self._read_at >= self.refresh_seconds
+            if fresh or self._stale or expired:
                 version = self._calendar.version if self._calendar else 0
                 newer = list(self._events.get(CALENDAR_ID, gt=version))
                 if newer:
@@ -93,7 +95,7 @@ class PeriodGuard:
                     updated = project_aggregate(base, newer)
                     assert isinstance(updated, FiscalCalendar)
                     self._calendar = updated
-                self._read_at = time.monotonic()
+                self._read_at, self._stale = time.monotonic(), False
             return self._calendar
 
     def check_open(self, day: dt.date, what: str, *, fresh: bool = False) -> None:
