@@ -296,7 +296,10 @@ def test_a_closed_month_refuses_its_days_only() -> None:
         cal.check_open(dt.date(2025, 2, 28), "an expenditure")
     cal.check_open(dt.date(2025, 3, 1))
     cal.check_open(dt.date(2025, 1, 31))
-    assert cal.closed == {"2025-02": {"closed_by": CHECKER["actor"], "reason": "month end"}}
+    assert cal.closed == {"2025-02": {
+        "start": dt.date(2025, 2, 1), "end": dt.date(2025, 2, 28),
+        "closed_by": CHECKER["actor"], "reason": "month end",
+    }}  # fmt: skip
 
 
 def test_a_closed_quarter_covers_its_months_and_reopen_is_its_own_event() -> None:

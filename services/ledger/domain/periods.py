@@ -31,9 +31,6 @@ class Period:
     start: dt.date
     end: dt.date
 
-    def contains(self, day: dt.date) -> bool:
-        return self.start <= day <= self.end
-
 
 def parse_period(name: str) -> Period:
     match = _PERIOD.match(name) if isinstance(name, str) else None
@@ -57,14 +54,14 @@ class FiscalCalendar(Aggregate):
 
     @event("Started")
     def __init__(self, actor: str, idempotency_key: str) -> None:
-        # period name -> who closed it, why, and the close's sequence in this calendar
+        # period name -> its first and last day, who closed it and why
         self.closed: dict[str, dict[str, Any]] = {}
         self.history: list[dict[str, Any]] = []
 
     def closed_period_of(self, day: dt.date) -> str | None:
         """The closed period (month or quarter) containing ``day``, if any."""
-        for name in self.closed:
-            if parse_period(name).contains(day):
+        for name, info in self.closed.items():
+            if info["start"] <= day <= info["end"]:
                 return name
         return None
 
@@ -96,7 +93,7 @@ class FiscalCalendar(Aggregate):
         self, period: str, start: dt.date, end: dt.date, reason: str, actor: str,
         idempotency_key: str,
     ) -> None:  # fmt: skip
-        self.closed[period] = {"closed_by": actor, "reason": reason}
+        self.closed[period] = {"start": start, "end": end, "closed_by": actor, "reason": reason}
         self.history.append({"period": period, "action": "closed", "by": actor, "reason": reason})
 
     def reopen(self, *, period: str, reason: str, actor: str, idempotency_key: str) -> None:

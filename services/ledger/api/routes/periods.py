@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Response
 from contracts.periods import ClosedPeriod, PeriodAction, PeriodChange, PeriodRecorded, Periods
 from ledger.api.deps import Ctx, Ledger
 from ledger.api.routes import PROBLEMS, etag, recorded
-from ledger.domain.periods import PERIOD_PATTERN, parse_period
+from ledger.domain.periods import PERIOD_PATTERN
 
 router = APIRouter(prefix="/v1", tags=["periods"], responses=PROBLEMS)
 
@@ -43,10 +43,7 @@ def list_periods(ledger: Ledger, response: Response) -> Periods:
     etag(response, version)
     if calendar is None:
         return Periods(closed=[], history=[], version=0)
-    closed = []
-    for name, info in calendar.closed.items():
-        p = parse_period(name)
-        closed.append(ClosedPeriod(period=name, start=p.start, end=p.end, **info))
+    closed = [ClosedPeriod(period=name, **info) for name, info in calendar.closed.items()]
     return Periods(
         closed=sorted(closed, key=lambda c: (c.start, c.end)),
         history=[PeriodAction(**h) for h in calendar.history],
