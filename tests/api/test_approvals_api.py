@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from ledger.api.app import create_app
 from ledger.application.app import LedgerApplication
 from ledger.application.approval_policy import ApprovalPolicy
-from ledger.infrastructure.settings import eventsourcing_env
+from ledger.infrastructure.settings import Settings, eventsourcing_env
 from projections.rebuild import verify
 from projections.sweeper import sweep_once
 
@@ -50,6 +51,11 @@ def problem(response: Any, status: int, code: str) -> dict[str, Any]:
 
 @pytest.fixture
 def grant(client: TestClient, headers: Any) -> str:
+    return new_grant(client, headers)
+
+
+def new_grant(client: TestClient, headers: Any) -> str:
+    """A donor, a hub school, and a 250,000,000 KZT grant between them; the grant's id."""
     for path, body in [
         ("/v1/donors", {"code": "qazaqstan-halqyna", "name": "Qazaqstan halqyna"}),
         ("/v1/schools", {"code": "khromtau", "name": "Khromtau hub", "school_type": "hub",
@@ -225,3 +231,21 @@ def test_closing_periods(client: TestClient, headers: Any, grant: str) -> None:
     ]  # fmt: skip
     ok(pay(client, headers, grant, SMALL, day="2025-03-31"))
     problem(pay(client, headers, grant, SMALL, day="2025-05-31"), 409, "period-closed")
+
+
+def test_the_served_app_sweeps_overdue_requests(
+    ledger: LedgerApplication, store_url: str, headers: Any
+) -> None:
+    """The sweeper runs inside the app's lifespan (as in `ledger serve`)."""
+    settings = Settings(database_url=store_url, expiry_sweep_seconds=1, read_wait_seconds=1.0)
+    with TestClient(create_app(settings, ledger=ledger)) as client:
+        grant_id = new_grant(client, headers)
+        ledger.approvals = ApprovalPolicy(ttl=dt.timedelta(milliseconds=1))
+        pending = ok(pay(client, headers, grant_id, BIG), 202)
+        deadline = time.monotonic() + 10
+        expired: list[Any] = []
+        while not expired and time.monotonic() < deadline:
+            time.sleep(0.2)
+            expired = ok(client.get("/v1/approvals/pending", params={"status": "expired"},
+                                    headers=headers()), 200)["items"]  # fmt: skip
+        assert [i["entry_id"] for i in expired] == [pending["entry_id"]]
