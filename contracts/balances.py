@@ -38,6 +38,17 @@ class TrialBalance(ReadMeta):
     accounts: list[AccountBalance] = Field(description="Every non-zero account balance.")
 
 
+class PendingTotal(View):
+    currency: str = Field(description="ISO 4217 code.")
+    pending: int = Field(
+        description="Reserved by disbursements awaiting approval (committed, not yet paid)."
+    )
+    items: int = Field(description="How many disbursements await approval.")
+    available: int = Field(
+        description="Undisbursed commitment not reserved: what a new disbursement may use."
+    )
+
+
 class SchoolFigures(View):
     currency: str = Field(description="ISO 4217 code.")
     committed: int = Field(description="Commitments to the school, net of reductions.")
@@ -58,6 +69,9 @@ class SchoolBalance(ReadMeta):
     district: str = Field(description="District or town.")
     hub: str | None = Field(description="Hub school code, for a small school.")
     figures: list[SchoolFigures] = Field(description="Per currency.")
+    pending: list[PendingTotal] = Field(
+        description="Disbursements to the school awaiting approval, per currency."
+    )
 
 
 class DonorFigures(View):
@@ -74,6 +88,9 @@ class DonorBalance(ReadMeta):
     name: str = Field(description="Donor name.")
     schools_funded: int = Field(description="Schools with a standing commitment from the donor.")
     figures: list[DonorFigures] = Field(description="Per currency.")
+    pending: list[PendingTotal] = Field(
+        description="The donor's disbursements awaiting approval, per currency."
+    )
 
 
 class GroupTotals(View):

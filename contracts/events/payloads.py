@@ -140,6 +140,52 @@ class EntryLocatorRegisteredV1(Payload):
     reverses: str | None = Field(description="For a reversal: the entry it reverses.")
 
 
+class DisbursementRequestedV1(Payload):
+    entry_id: str = Field(description="Entry id the disbursement will post under if approved.")
+    amount: StrictInt = Field(description=_AMOUNT)
+    currency: str = Field(description=_CUR)
+    value_date: dt.date = Field(description=_VDATE)
+    payment_reference: str = Field(description="Payment order number.")
+    expires_at: dt.datetime = Field(description="Approval is refused after this moment.")
+
+
+class DisbursementApprovedV1(Payload):
+    entry_id: str = Field(description="The pending disbursement, now posted.")
+    amount: StrictInt = Field(description=_AMOUNT)
+    currency: str = Field(description=_CUR)
+    value_date: dt.date = Field(description=_VDATE)
+    payment_reference: str = Field(description="Payment order number.")
+    requested_by: str = Field(description="Who requested it (never the approver).")
+    reason: str = Field(description="The approver's reason.")
+
+
+class DisbursementRejectedV1(Payload):
+    entry_id: str = Field(description="The pending disbursement, released.")
+    requested_by: str = Field(description="Who requested it.")
+    reason: str = Field(description="Why it was rejected.")
+
+
+class DisbursementExpiredV1(Payload):
+    entry_id: str = Field(description="The pending disbursement, released unapproved.")
+    expires_at: dt.datetime = Field(description="The deadline that passed.")
+
+
+class FiscalCalendarStartedV1(Payload):
+    """The calendar of closed periods came into being (its first close)."""
+
+
+class PeriodClosedV1(Payload):
+    period: str = Field(description="YYYY-MM or YYYY-Qn.")
+    start: dt.date = Field(description="First day of the period.")
+    end: dt.date = Field(description="Last day of the period.")
+    reason: str = Field(description="Why the books were closed.")
+
+
+class PeriodReopenedV1(Payload):
+    period: str = Field(description="YYYY-MM or YYYY-Qn.")
+    reason: str = Field(description="Why the closed period was reopened.")
+
+
 class IdempotencyKeyClaimedV1(Payload):
     key: str = Field(description="The Idempotency-Key of the request.")
     command: str = Field(description="Command name.")
@@ -182,6 +228,13 @@ CATALOGUE: tuple[PublicType, ...] = (
     _t("entry.reversed", 1, EntryReversedV1, "An entry reversed by a new, opposite entry."),
     _t("entry-locator.registered", 1, EntryLocatorRegisteredV1, "Index: entry id to owner."),
     _t("idempotency-key.claimed", 1, IdempotencyKeyClaimedV1, "A request's key and answer."),
+    _t("disbursement.requested", 1, DisbursementRequestedV1, "Above the threshold: reserved."),
+    _t("disbursement.approved", 1, DisbursementApprovedV1, "A second person approved: posted."),
+    _t("disbursement.rejected", 1, DisbursementRejectedV1, "Rejected: reservation released."),
+    _t("disbursement.expired", 1, DisbursementExpiredV1, "Not approved in time: released."),
+    _t("fiscal-calendar.started", 1, FiscalCalendarStartedV1, "The period calendar began."),
+    _t("period.closed", 1, PeriodClosedV1, "A month or quarter closed for entries."),
+    _t("period.reopened", 1, PeriodReopenedV1, "A closed period reopened, with a reason."),
 )
 
 

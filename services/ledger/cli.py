@@ -123,16 +123,22 @@ def projections_run(database_url: DatabaseUrl = None) -> None:
     import signal
     import threading
 
-    runner = _runner(_settings(database_url))
+    from projections.sweeper import ExpirySweeper
+
+    settings = _settings(database_url)
+    runner = _runner(settings)
+    sweeper = ExpirySweeper(runner.ledger, runner.store, settings.expiry_sweep_seconds)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     runner.start()
+    sweeper.start()
     typer.echo("projections: following the event log (Ctrl-C to stop)")
     try:
         stopped.wait()
     except KeyboardInterrupt:
         pass
     finally:
+        sweeper.stop()
         runner.stop()
         _close(runner)
 

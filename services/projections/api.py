@@ -28,6 +28,7 @@ from contracts.problems import Problem
 from ledger.domain.errors import NotFound
 from projections import queries
 from projections.figures import donor_numbers, group_numbers, school_numbers
+from projections.pending import pending_totals, pending_view
 from projections.queries import Cut, JournalFilter
 from projections.service import ReadSide
 
@@ -130,6 +131,8 @@ async def school_balance(
         if school is None:
             raise NotFound(f"school {code!r} not found")
         rows = await queries.school_rows(r.conn, r.tables, code, c)
+        pending = await pending_totals(r.conn, r.tables, "school", code, c)
+    numbers = school_numbers(code, rows)
     figures = [
         SchoolFigures(
             currency=currency,
@@ -142,7 +145,7 @@ async def school_balance(
             in_kind_received=n.in_kind,
             in_kind_by_kind=n.in_kind_by_kind,
         )
-        for currency, n in school_numbers(code, rows).items()
+        for currency, n in numbers.items()
     ]
     return SchoolBalance(
         position=r.position,
@@ -155,6 +158,7 @@ async def school_balance(
         district=school["district"],
         hub=school["hub"],
         figures=figures,
+        pending=pending_view(pending, {c: n.outstanding for c, n in numbers.items()}),
     )
 
 
@@ -168,6 +172,8 @@ async def donor_balance(
             raise NotFound(f"donor {code!r} not found")
         rows = await queries.donor_rows(r.conn, r.tables, code, c)
         funded = await queries.schools_funded(r.conn, r.tables, code, c)
+        pending = await pending_totals(r.conn, r.tables, "donor", code, c)
+    numbers = donor_numbers(code, rows)
     figures = [
         DonorFigures(
             currency=currency,
@@ -177,7 +183,7 @@ async def donor_balance(
             operating_costs_covered=n.operating,
             in_kind_given=n.in_kind,
         )
-        for currency, n in donor_numbers(code, rows).items()
+        for currency, n in numbers.items()
     ]
     return DonorBalance(
         position=r.position,
@@ -187,6 +193,7 @@ async def donor_balance(
         name=donor["name"],
         schools_funded=funded,
         figures=figures,
+        pending=pending_view(pending, {c: n.undisbursed for c, n in numbers.items()}),
     )
 
 

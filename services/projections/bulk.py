@@ -19,7 +19,9 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     if conn.dialect.name != "postgresql":
         conn.execute(insert(table), rows)
         return
-    names = list(rows[0])
+    # Rows may carry different optional keys (a pending request decided in the same batch):
+    # take their union, a missing value is NULL.
+    names = list(dict.fromkeys(k for row in rows for k in row))
     for name in names:
         table.c[name]
     dbapi = conn.connection.driver_connection
@@ -29,4 +31,4 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     statement = f'COPY "{table.name}" ({columns}) FROM STDIN'
     with dbapi.cursor() as cursor, cursor.copy(statement) as copy:
         for row in rows:
-            copy.write_row([row[n] for n in names])
+            copy.write_row([row.get(n) for n in names])

@@ -19,8 +19,20 @@ IGNORED = frozenset(
         "SchoolAccount.FundsWithdrawn",
         "EntryLocator.Registered",
         "IdempotencyClaim.Claimed",
+        "FiscalCalendar.Started",
+        "FiscalCalendar.PeriodClosed",
+        "FiscalCalendar.PeriodReopened",
     }
 )
+
+# Decisions on a pending disbursement -> the status each leaves. The events are
+# defined by the grant's PendingDisbursements part, hence matched by their own name.
+PENDING_PREFIX = "PendingDisbursements."
+DECISIONS = {
+    PENDING_PREFIX + "DisbursementApproved": "approved",
+    PENDING_PREFIX + "DisbursementRejected": "rejected",
+    PENDING_PREFIX + "DisbursementExpired": "expired",
+}
 
 
 @dataclass
@@ -88,6 +100,13 @@ def entry_facts(event: Any) -> EntryFacts | None:
             event, "disbursement", grant_id=str(event.originator_id),
             reference=event.payment_reference,
         )  # fmt: skip
+    if name == PENDING_PREFIX + "DisbursementApproved":
+        # The entry is the pending one, posted now; the approver records it.
+        return _base(
+            event, "disbursement", grant_id=str(event.originator_id),
+            reference=event.payment_reference, reason=event.reason,
+            details={"requested_by": event.requested_by, "approved_by": event.actor},
+        )  # fmt: skip
     if name == "Grant.Reduced":
         return _base(event, "reduction", grant_id=str(event.originator_id), reason=event.reason)
     if name == "SchoolAccount.ExpenditureRecorded":
@@ -126,3 +145,28 @@ def registry_row(event: Any) -> tuple[str, dict[str, Any]] | None:
             "region": event.region, "district": event.district, "hub": event.hub_code,
         }  # fmt: skip
     return None
+
+
+def pending_request(event: Any) -> dict[str, Any] | None:
+    """The pending-table row a disbursement request opens (donor/school added later)."""
+    if event_name(event) != PENDING_PREFIX + "DisbursementRequested":
+        return None
+    return {
+        "entry_id": str(event.entry_id), "grant_id": str(event.originator_id),
+        "currency": event.currency, "amount": event.amount, "value_date": event.value_date,
+        "payment_reference": event.payment_reference, "requested_by": event.actor,
+        "requested_at": event.timestamp, "expires_at": event.expires_at, "status": "pending",
+        "decided_by": None, "decided_at": None, "decision_reason": None,
+        "decided_position": None,
+    }  # fmt: skip
+
+
+def pending_decision(event: Any) -> dict[str, Any] | None:
+    """How a decision changes a pending row: status, by whom, when, why."""
+    status = DECISIONS.get(event_name(event))
+    if status is None:
+        return None
+    return {
+        "entry_id": str(event.entry_id), "status": status, "decided_by": event.actor,
+        "decided_at": event.timestamp, "decision_reason": getattr(event, "reason", None),
+    }  # fmt: skip

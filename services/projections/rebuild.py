@@ -108,6 +108,7 @@ def compare_generations(
         ("programmes", live.programmes, fresh.programmes, ()),
         ("grants", live.grants, fresh.grants, ()),
         ("programme_balances", live.programme_balances, fresh.programme_balances, ()),
+        ("pending", live.pending, fresh.pending, ()),
     ]
     for name, a, b, skip in pairs:
         diffs += _compare(name, _rows(conn_live, a, skip), _rows(conn_fresh, b, skip))

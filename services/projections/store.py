@@ -103,6 +103,11 @@ class ReadStore:
             if conn.execute(select(active.c.generation)).first() is None:
                 create_generation(conn, 1)
                 conn.execute(insert(active).values(id=1, generation=1))
+            else:
+                # Tables added by a later release (e.g. pending disbursements) start
+                # empty; the events that fill them are no older than the release.
+                for table in tables_for(active_generation(conn)).all():
+                    table.create(conn, checkfirst=True)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -60,11 +60,13 @@ class Tables:
     programmes: Table
     grants: Table
     programme_balances: Table
+    pending: Table
 
     def all(self) -> list[Table]:
         return [
             self.tracking, self.entries, self.postings, self.balances,
             self.schools, self.donors, self.programmes, self.grants, self.programme_balances,
+            self.pending,
         ]  # fmt: skip
 
 
@@ -195,7 +197,42 @@ def tables_for(generation: int) -> Tables:
     )
     result = Tables(
         generation, tracking, entries, postings, balances, schools, donors, programmes, grants,
-        programme_balances,
+        programme_balances, pending_table(p, md),
     )  # fmt: skip
     _cache[generation] = result
     return result
+
+
+def pending_table(p: str, md: MetaData) -> Table:
+    """Disbursements awaiting a second person, and how each was decided.
+
+    Postings hold nothing for them (a pending item posts no legs); this table gives
+    approvers their list, balances their reserved figure, and the sweeper its work.
+    """
+    return Table(
+        p + "pending",
+        md,
+        Column("entry_id", String(36), primary_key=True),
+        Column("position", BigInteger, nullable=False),
+        Column("grant_id", String(36), nullable=False),
+        Column("donor", String(64), nullable=False),
+        Column("school", String(64), nullable=False),
+        Column("programme", String(64)),
+        Column("currency", String(3), nullable=False),
+        Column("amount", BigInteger, nullable=False),
+        Column("value_date", Date, nullable=False),
+        Column("payment_reference", String(100), nullable=False),
+        Column("requested_by", String(64), nullable=False),
+        Column("requested_at", DateTime(timezone=True), nullable=False),
+        Column("expires_at", DateTime(timezone=True), nullable=False),
+        # pending, approved, rejected or expired
+        Column("status", String(16), nullable=False),
+        Column("decided_by", String(64)),
+        Column("decided_at", DateTime(timezone=True)),
+        Column("decision_reason", Text),
+        Column("decided_position", BigInteger),
+        Index(p + "pending_status", "status", "position"),
+        Index(p + "pending_school", "school", "status"),
+        Index(p + "pending_donor", "donor", "status"),
+        Index(p + "pending_expiry", "status", "expires_at"),
+    )

@@ -19,7 +19,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from ledger.domain.account import account_id
 from ledger.domain.registry import registry_id
 from projections.bulk import bulk_insert
-from projections.facts import IGNORED, EntryFacts, entry_facts, event_name, registry_row
+from projections.facts import (
+    IGNORED,
+    EntryFacts,
+    entry_facts,
+    event_name,
+    pending_decision,
+    pending_request,
+    registry_row,
+)
 from projections.tables import PROJECTION_NAME, Tables
 
 
@@ -62,6 +70,8 @@ class BatchApplier:
         self.school_by_account = facts.school_by_account
         self.donor_by_id = facts.donor_by_id
         self.region_by_school = facts.region_by_school
+        self.new_pending: dict[str, dict[str, Any]] = {}
+        self.decided: list[dict[str, Any]] = []
 
     # -- lookups: this batch first, then the tables ----------------------------------
 
@@ -114,6 +124,8 @@ class BatchApplier:
         registered = registry_row(event)
         if registered is not None:
             self._register(*registered)
+            return
+        if self._pending(event, position):
             return
         facts = entry_facts(event)
         if facts is None:
@@ -204,6 +216,32 @@ class BatchApplier:
             if facts.programme is not None:
                 self.programme_deltas[(facts.programme, account, kind, currency)] += amount
 
+    def _pending(self, event: Any, position: int) -> bool:
+        """Apply a request or decision to the pending table; True if nothing else to do."""
+        requested = pending_request(event)
+        if requested is not None:
+            grant = self._grant(requested["grant_id"])
+            requested.update(
+                position=position, donor=grant["donor"], school=grant["school"],
+                programme=grant["programme"],
+                requested_at=db_time(self.conn, requested["requested_at"]),
+                expires_at=db_time(self.conn, requested["expires_at"]),
+            )  # fmt: skip
+            self.new_pending[requested["entry_id"]] = requested
+            return True
+        decision = pending_decision(event)
+        if decision is None:
+            return False
+        decision.update(
+            decided_at=db_time(self.conn, decision["decided_at"]), decided_position=position
+        )
+        if decision["entry_id"] in self.new_pending:
+            self.new_pending[decision["entry_id"]].update(decision)
+        else:
+            self.decided.append(decision)
+        # An approval also posts the disbursement's journal entry.
+        return bool(decision["status"] != "approved")
+
     # -- writing ------------------------------------------------------------------------
 
     def flush(self, start_position: int, end_position: int) -> None:
@@ -223,6 +261,14 @@ class BatchApplier:
             )
         if self.postings:
             bulk_insert(conn, t.postings, self.postings)
+        if self.new_pending:
+            bulk_insert(conn, t.pending, list(self.new_pending.values()))
+        for d in self.decided:
+            conn.execute(
+                update(t.pending)
+                .where(t.pending.c.entry_id == d["entry_id"])
+                .values({k: v for k, v in d.items() if k != "entry_id"})
+            )
         self._add_to_balances()
         moved = conn.execute(
             update(t.tracking)

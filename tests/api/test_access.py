@@ -99,6 +99,7 @@ def _concrete(path: str) -> str:
         path.replace("{grant_id}", str(uuid.uuid4()))
         .replace("{entry_id}", str(uuid.uuid4()))
         .replace("{code}", "some-code")
+        .replace("{period}", "2024-03")
     )
 
 
@@ -185,6 +186,10 @@ def test_the_policy_is_what_the_readme_promises() -> None:
     assert "viewer" not in p["GET", "/v1/journal"]
     assert "auditor" in p["GET", "/v1/journal"]
     assert p["GET", "/metrics"] == {"metrics"}
+    assert p["POST", "/v1/approvals/{entry_id}/approve"] == {"approver"}
+    assert p["POST", "/v1/periods/{period}/close"] == {"approver"}
+    assert "officer" not in p["POST", "/v1/approvals/{entry_id}/approve"]
+    assert p["GET", "/v1/events"] == {"auditor"}
     assert p["GET", "/healthz"] is policy.PUBLIC
     assert policy.effective(metrics_public=True)["GET", "/metrics"] is policy.PUBLIC
 

@@ -26,10 +26,20 @@ def record_scenario(client: TestClient, headers: Any) -> dict[str, Any]:
          "value_date": "2024-01-15", "reference": "AGR-1"},
     )  # fmt: skip
     g = grant["grant_id"]
-    d1 = post(
-        client, headers, f"/v1/grants/{g}/disbursements",
-        {"amount": 10_000_000_000, "value_date": "2024-02-01", "payment_reference": "PP-1"},
-    )  # fmt: skip
+    # 100,000,000 KZT is above the four-eyes threshold: requested by alice, approved by bob.
+    r = client.post(
+        f"/v1/grants/{g}/disbursements",
+        json={"amount": 10_000_000_000, "value_date": "2024-02-01", "payment_reference": "PP-1"},
+        headers=headers(),
+    )
+    assert r.status_code == 202, r.text
+    d1 = r.json()
+    approved = client.post(
+        f"/v1/approvals/{d1['entry_id']}/approve",
+        json={"reason": "payment order checked against the agreement"},
+        headers=headers(actor="bob", roles=["approver"]),
+    )
+    assert approved.status_code == 201, approved.text
     d2 = post(
         client, headers, f"/v1/grants/{g}/disbursements",
         {"amount": 1_000_000_000, "value_date": "2024-02-02", "payment_reference": "PP-1"},
@@ -50,4 +60,5 @@ def record_scenario(client: TestClient, headers: Any) -> dict[str, Any]:
         "reversal": rev["entry_id"],
         "expenditure": spent["entry_id"],
         "position": spent["position"],
+        "approved_at": approved.json()["position"],
     }

@@ -44,17 +44,21 @@ def test_feed_is_the_whole_log_in_order_with_envelopes(
         "donor.registered", "programme.registered", "school.registered", "school-account.opened",
         "grant.committed", "grant.disbursed", "school-account.funds-received", "entry.reversed",
         "school-account.funds-withdrawn", "expenditure.recorded", "entry-locator.registered",
-        "idempotency-key.claimed",
+        "idempotency-key.claimed", "disbursement.requested", "disbursement.approved",
     ):  # fmt: skip
         assert expected in types
-    disbursed = next(e for e in events if e["type"] == "grant.disbursed")
-    assert disbursed["actor"] == "alice"
-    assert disbursed["idempotency_key"].startswith("test-key-")
-    assert disbursed["schema_version"] == 1
-    assert disbursed["payload"]["amount"] == 10_000_000_000
-    assert disbursed["payload"]["payment_reference"] == "PP-1"
-    assert sum(leg["amount"] for leg in disbursed["legs"]) == 0
-    assert {leg["account"] for leg in disbursed["legs"]} >= {"schools:khromtau:cash"}
+    requested = next(e for e in events if e["type"] == "disbursement.requested")
+    assert requested["actor"] == "alice"
+    assert requested["legs"] == []  # a reservation posts nothing
+    approved = next(e for e in events if e["type"] == "disbursement.approved")
+    assert approved["actor"] == "bob"  # the authenticated subject, not the maker
+    assert approved["idempotency_key"].startswith("test-key-")
+    assert approved["schema_version"] == 1
+    assert approved["payload"]["requested_by"] == "alice"
+    assert approved["payload"]["amount"] == 10_000_000_000
+    assert approved["payload"]["payment_reference"] == "PP-1"
+    assert sum(leg["amount"] for leg in approved["legs"]) == 0
+    assert {leg["account"] for leg in approved["legs"]} >= {"schools:khromtau:cash"}
     donor = next(e for e in events if e["type"] == "donor.registered")
     assert donor["schema_version"] == 2
     assert donor["payload"] == {"code": "qh", "name": "QH", "kind": "fund"}
@@ -66,13 +70,13 @@ def test_feed_filters_by_type_stream_and_time(
 ) -> None:
     position = recorded["position"]
     events = all_events(client, headers, position)
-    disbursed = all_events(client, headers, position, type="grant.disbursed")
-    assert [e["payload"]["entry_id"] for e in disbursed] == [
+    paid = all_events(client, headers, position, type=["grant.disbursed", "disbursement.approved"])
+    assert [e["payload"]["entry_id"] for e in paid] == [
         recorded["disbursement"],
         recorded["duplicate"],
     ]
     grant_stream = all_events(client, headers, position, stream=recorded["grant"])
-    assert [e["stream_version"] for e in grant_stream] == [1, 2, 3, 4]
+    assert [e["stream_version"] for e in grant_stream] == [1, 2, 3, 4, 5]
     assert all(e["stream_id"] == recorded["grant"] for e in grant_stream)
     middle = events[len(events) // 2]["recorded_at"]
     later = all_events(client, headers, position, recorded_from=middle)
@@ -101,7 +105,8 @@ def test_history_of_a_grant_school_donor_and_entry(
 
     grant = history("grants", recorded["grant"])
     assert [e["type"] for e in grant if e["stream_id"] == recorded["grant"]] == [
-        "grant.committed", "grant.disbursed", "grant.disbursed", "entry.reversed",
+        "grant.committed", "disbursement.requested", "disbursement.approved", "grant.disbursed",
+        "entry.reversed",
     ]  # fmt: skip
     reversal = next(e for e in grant if e["type"] == "entry.reversed")
     assert reversal["payload"]["reason"] == "entered twice"
@@ -111,6 +116,9 @@ def test_history_of_a_grant_school_donor_and_entry(
             "school-account.funds-received", "expenditure.recorded"} <= school  # fmt: skip
     donor = {e["type"] for e in history("donors", "qh")}
     assert {"donor.registered", "grant.committed", "grant.disbursed"} <= donor
+    assert {"disbursement.requested", "disbursement.approved"} <= donor
+    first = {e["type"] for e in history("entries", recorded["disbursement"])}
+    assert {"disbursement.requested", "disbursement.approved"} <= first
     assert "expenditure.recorded" not in donor
     entry = [e["type"] for e in history("entries", recorded["duplicate"])]
     assert "grant.disbursed" in entry

@@ -65,12 +65,13 @@ def test_replay_command_prints_json_and_a_table(
 ) -> None:
     recorded = record_scenario(client, headers)
     runner = CliRunner()
+    at = str(recorded["approved_at"])
     out = runner.invoke(
-        cli, ["replay", "--database-url", store_url, "--until-position", "14", "--json"]
+        cli, ["replay", "--database-url", store_url, "--until-position", at, "--json"]
     )
     assert out.exit_code == 0, out.output
     replayed = json.loads(out.output)
-    assert replayed["position"] <= 14
+    assert replayed["position"] <= recorded["approved_at"]
     assert replayed["balanced"] is True
     balances = {a["account"]: a["balance"] for a in replayed["accounts"]}
     assert balances["schools:khromtau:cash"] == 10_000_000_000
@@ -78,4 +79,4 @@ def test_replay_command_prints_json_and_a_table(
     assert table.exit_code == 0, table.output
     assert "schools:khromtau:cash" in table.output
     assert "KZT: debits" in table.output
-    assert recorded["position"] > 14
+    assert recorded["position"] > recorded["approved_at"]

@@ -78,7 +78,7 @@ def test_untouched_history_verifies(
 def test_one_changed_byte_is_found_at_its_position(
     client: TestClient, headers: Any, chained: dict[str, Any], ledger: Any, store_url: str
 ) -> None:
-    target = position_of(chained, "grant.disbursed")
+    target = position_of(chained, "disbursement.approved")
     (state,) = raw(ledger, "SELECT state FROM {events} WHERE {pos} = ?", target)[0]
     state = bytes(state)
     at = state.index(b"10000000000")

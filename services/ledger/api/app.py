@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from ledger import __version__
-from ledger.api import access, problems
+from ledger.api import access, approvals_wiring, problems
 from ledger.api.routes import entries, registry
 from ledger.application.app import LedgerApplication
 from ledger.application.committer import CommitReport
@@ -39,6 +39,8 @@ def create_app(
     application = ledger or LedgerApplication(
         eventsourcing_env(settings.database_url, settings.pool_size),
         commit_batch_max=settings.commit_batch_max,
+        approvals=settings.approval_policy(),
+        period_refresh_seconds=settings.period_refresh_seconds,
     )
 
     store = ReadStore.for_database(settings.projections_url or settings.database_url)
@@ -103,6 +105,7 @@ def create_app(
         observability_routes.router,
     ):
         app.include_router(router)
+    approvals_wiring.install(app, application, store, settings, sweep=runner is not None)
     access.install(app, settings, verifier)  # strict JSON, body limit, access control
     # Added last, so outermost: they also see refusals made by the body limit.
     app.add_middleware(RequestMetrics, metrics=metrics)

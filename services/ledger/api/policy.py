@@ -70,6 +70,13 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/balances/programmes"): READ_SUMMARY,
     ("GET", "/v1/journal"): READ_DETAIL,
     ("GET", "/v1/projections/status"): READ_SUMMARY,
+    # -- four eyes and fiscal periods ---------------------------------------------------
+    ("POST", "/v1/approvals/{entry_id}/approve"): APPROVE,
+    ("POST", "/v1/approvals/{entry_id}/reject"): APPROVE,
+    ("GET", "/v1/approvals/pending"): APPROVE | AUDIT | RECORD,
+    ("POST", "/v1/periods/{period}/close"): APPROVE,
+    ("POST", "/v1/periods/{period}/reopen"): APPROVE,
+    ("GET", "/v1/periods"): READ_SUMMARY,
     # -- auditors: the event feed, history, tamper evidence, exports -------------------
     ("GET", "/v1/events"): AUDIT,
     ("GET", "/v1/events/stream"): AUDIT,

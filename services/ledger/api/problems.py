@@ -34,6 +34,7 @@ _STATUS_BY_CODE: dict[str, int] = {
     NotFound.code: 404,
     AlreadyExists.code: 409,
     "projection-lagging": 503,
+    "self-approval-forbidden": 403,
 }
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from ledger.application.approval_commands import ApprovalCommands
 from ledger.application.entry_commands import EntryCommands
 from ledger.application.grant_commands import GrantCommands
+from ledger.application.period_commands import PeriodCommands
 from ledger.application.registry_commands import RegistryCommands
 
 
-class LedgerApplication(RegistryCommands, GrantCommands, EntryCommands):
+class LedgerApplication(
+    RegistryCommands, GrantCommands, EntryCommands, ApprovalCommands, PeriodCommands
+):
     """Records the programme's financial facts; storage chosen by environment."""
 
     name = "Ledger"

@@ -17,8 +17,15 @@ from eventsourcing.application import (
 from eventsourcing.domain import Aggregate, MutableOrImmutableAggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
+from ledger.application.approval_policy import ApprovalPolicy
 from ledger.application.committer import GroupCommitter
-from ledger.application.transcodings import DateAsISO, EntryStateAsDict, LegAsDict
+from ledger.application.periods import PeriodGuard
+from ledger.application.transcodings import (
+    DateAsISO,
+    EntryStateAsDict,
+    LegAsDict,
+    ReservationAsDict,
+)
 from ledger.application.unit_of_work import (
     A,
     Context,
@@ -55,16 +62,27 @@ class LedgerCore(Application[UUID]):
         SchoolAccount: SNAPSHOT_INTERVAL,
     }
 
-    def __init__(self, env: dict[str, str] | None = None, *, commit_batch_max: int = 512) -> None:
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        commit_batch_max: int = 512,
+        approvals: ApprovalPolicy | None = None,
+        period_refresh_seconds: float = 1.0,
+    ) -> None:
         super().__init__(env)
         self._locks = KeyedLocks()
         self.committer = GroupCommitter(self.events, max_batch=commit_batch_max)
+        # None: every disbursement posts at once (tests, historical imports).
+        self.approvals = approvals
+        self.periods = PeriodGuard(self.events, period_refresh_seconds)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
         transcoder.register(LegAsDict())
         transcoder.register(EntryStateAsDict())
+        transcoder.register(ReservationAsDict())
 
     def close(self) -> None:
         self.committer.close()
@@ -73,7 +91,13 @@ class LedgerCore(Application[UUID]):
     # -- the command pipeline -------------------------------------------------------
 
     def _run_command(
-        self, ctx: Context, command: str, args: dict[str, Any], decide: Decision
+        self,
+        ctx: Context,
+        command: str,
+        args: dict[str, Any],
+        decide: Decision,
+        *,
+        close_periods: bool = False,
     ) -> Recorded:
         check_key(ctx.idempotency_key)
         digest = fingerprint(command, args)
@@ -84,7 +108,14 @@ class LedgerCore(Application[UUID]):
             # the entry and collides if the key was used. Retries look first.
             if n > 0 and (replayed := self._replay(cid, command, digest)) is not None:
                 return replayed
-            with UnitOfWork(self.repository, ctx, self._locks, fresh=n > 0) as uow:
+            with UnitOfWork(
+                self.repository,
+                ctx,
+                self._locks,
+                fresh=n > 0,
+                periods=self.periods,
+                close_periods=close_periods,
+            ) as uow:
                 try:
                     response = decide(uow)
                 except DomainError:

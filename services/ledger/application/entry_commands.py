@@ -47,6 +47,7 @@ class EntryCommands(LedgerCore):
         }
 
         def decide(uow: UnitOfWork) -> dict[str, Any]:
+            uow.check_open(value_date, "an expenditure")
             account = uow.get(SchoolAccount, account_id(school), f"school {school!r}", target=True)
             entry_id = str(uuid4())
             account.spend(
@@ -89,6 +90,7 @@ class EntryCommands(LedgerCore):
         }
 
         def decide(uow: UnitOfWork) -> dict[str, Any]:
+            uow.check_open(value_date, "an operating cost")
             donor_agg = uow.get(Donor, registry_id("donor", donor), f"donor {donor!r}", target=True)
             if programme is not None:
                 uow.get(Programme, registry_id("programme", programme), f"programme {programme!r}")
@@ -136,6 +138,7 @@ class EntryCommands(LedgerCore):
         }
 
         def decide(uow: UnitOfWork) -> dict[str, Any]:
+            uow.check_open(value_date, "an in-kind contribution")
             donor_agg = uow.get(Donor, registry_id("donor", donor), f"donor {donor!r}", target=True)
             if school is not None:
                 uow.get(School, registry_id("school", school), f"school {school!r}")
@@ -159,6 +162,8 @@ class EntryCommands(LedgerCore):
         args: dict[str, Any] = {"entry_id": entry_id, "reason": reason, "value_date": value_date}
 
         def decide(uow: UnitOfWork) -> dict[str, Any]:
+            dated = value_date or dt.datetime.now(dt.UTC).date()
+            uow.check_open(dated, "a reversal")
             locator = uow.get(EntryLocator, entry_id, f"entry {entry_id}")
             owner = uow.get(
                 OWNER_TYPES[locator.owner_type], locator.owner_id, "entry owner", target=True
@@ -167,7 +172,7 @@ class EntryCommands(LedgerCore):
             reversed_entry = owner.reverse(
                 entry_id=str(entry_id),
                 reversal_entry_id=reversal_id,
-                value_date=value_date or dt.datetime.now(dt.UTC).date(),
+                value_date=dated,
                 reason=reason,
                 **ctx.meta(),
             )

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 from uuid import UUID, uuid4
 
-from ledger.application.core import LedgerCore
+from ledger.application.core import LedgerCore, args_without
 from ledger.application.unit_of_work import Context, Recorded, UnitOfWork
 from ledger.domain.account import SchoolAccount, account_id
 from ledger.domain.donor import Donor
@@ -41,6 +41,7 @@ class GrantCommands(LedgerCore):
         }
 
         def decide(uow: UnitOfWork) -> dict[str, Any]:
+            uow.check_open(value_date, "a commitment")
             uow.get(Donor, registry_id("donor", donor), f"donor {donor!r}")
             uow.get(School, registry_id("school", school), f"school {school!r}")
             if programme is not None:
@@ -71,9 +72,12 @@ class GrantCommands(LedgerCore):
         }
 
         def decide(uow: UnitOfWork) -> dict[str, Any]:
+            uow.check_open(value_date, "a disbursement")
             grant = uow.get(Grant, grant_id, f"grant {grant_id}", target=True)
-            account = uow.get(SchoolAccount, account_id(grant.school), "school account", lock=True)
             entry_id = str(uuid4())
+            if self.approvals is not None and self.approvals.needs_approval(amount, currency):
+                return self._request_disbursement(uow, grant, entry_id, args)
+            account = uow.get(SchoolAccount, account_id(grant.school), "school account", lock=True)
             grant.disburse(
                 entry_id=entry_id,
                 amount=amount,
@@ -87,6 +91,27 @@ class GrantCommands(LedgerCore):
             return {"grant_id": str(grant_id), "entry_id": entry_id}
 
         return self._run_command(ctx, "disburse", args, decide)
+
+    def _request_disbursement(
+        self, uow: UnitOfWork, grant: Grant, entry_id: str, args: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Above the threshold: reserve now, post when a second person approves."""
+        assert self.approvals is not None
+        expires_at = self.approvals.deadline(dt.datetime.now(dt.UTC))
+        grant.request_disbursement(
+            entry_id=entry_id,
+            **args_without(args, "grant_id"),
+            expires_at=expires_at,
+            **uow.ctx.meta(),
+        )
+        # Registered now so approve / reject find the grant by entry id alone.
+        uow.add(grant, new_locator(entry_id, "disbursement", grant, **uow.ctx.meta()))
+        return {
+            "grant_id": str(grant.id),
+            "entry_id": entry_id,
+            "status": "pending",
+            "expires_at": expires_at.isoformat(),
+        }
 
     def reduce_grant(
         self,
@@ -106,6 +131,7 @@ class GrantCommands(LedgerCore):
         }
 
         def decide(uow: UnitOfWork) -> dict[str, Any]:
+            uow.check_open(value_date, "a reduction")
             grant = uow.get(Grant, grant_id, f"grant {grant_id}", target=True)
             entry_id = str(uuid4())
             reduced = grant.reduce(

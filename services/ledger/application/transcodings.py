@@ -7,6 +7,7 @@ from typing import Any
 
 from eventsourcing.persistence import Transcoding
 
+from ledger.domain.approvals import Reservation
 from ledger.domain.entries import EntryState
 from ledger.domain.money import Leg
 
@@ -58,3 +59,23 @@ class EntryStateAsDict(Transcoding):
             reversed_by=data["reversed_by"],
             details=data["details"],
         )
+
+
+class ReservationAsDict(Transcoding):
+    """For snapshots: a grant's pending disbursements."""
+
+    type = Reservation
+    name = "reservation"
+
+    def encode(self, obj: Reservation) -> dict[str, Any]:
+        return {
+            "amount": obj.amount,
+            "currency": obj.currency,
+            "value_date": obj.value_date,
+            "payment_reference": obj.payment_reference,
+            "requested_by": obj.requested_by,
+            "expires_at": obj.expires_at,
+        }
+
+    def decode(self, data: dict[str, Any]) -> Reservation:
+        return Reservation(**data)

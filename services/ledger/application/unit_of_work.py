@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Repository
@@ -19,6 +19,9 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from ledger.domain.errors import DomainError, NotFound, VersionMismatch
+
+if TYPE_CHECKING:
+    from ledger.application.periods import PeriodGuard
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -103,7 +106,14 @@ class UnitOfWork:
     """Loads aggregates for one attempt at a command and collects what changed."""
 
     def __init__(
-        self, repository: Repository[UUID], ctx: Context, locks: KeyedLocks, *, fresh: bool = False
+        self,
+        repository: Repository[UUID],
+        ctx: Context,
+        locks: KeyedLocks,
+        *,
+        fresh: bool = False,
+        periods: PeriodGuard | None = None,
+        close_periods: bool = False,
     ) -> None:
         self._repository = repository
         # A retry reads every aggregate from the store: any cached copy may be stale,
@@ -114,9 +124,21 @@ class UnitOfWork:
         self.ctx = ctx
         self.changed: list[Aggregate] = []
         self.loaded: set[UUID] = set()
+        self._periods = periods
+        self._close_periods = close_periods
 
     def __enter__(self) -> UnitOfWork:
+        # Taken before any aggregate lock and held until after the commit: a period
+        # close (exclusive) never interleaves with a command of this process.
+        if self._periods is not None:
+            lock = self._periods.lock
+            self._held.enter_context(lock.exclusive() if self._close_periods else lock.shared())
         return self
+
+    def check_open(self, day: dt.date, what: str) -> None:
+        """Refuse an entry whose value date lies in a closed fiscal period."""
+        if self._periods is not None:
+            self._periods.check_open(day, what, fresh=self._fresh)
 
     def __exit__(self, *exc: object) -> None:
         self._held.close()

@@ -80,3 +80,28 @@ class NotReversible(DomainError):
 class VersionMismatch(DomainError):
     code = "version-conflict"
     title = "Version conflict"
+
+
+class SelfApprovalForbidden(DomainError):
+    code = "self-approval-forbidden"
+    title = "The maker of a disbursement cannot approve it"
+
+
+class NotPending(DomainError):
+    code = "not-pending"
+    title = "Not a pending disbursement"
+
+
+class ApprovalExpired(DomainError):
+    code = "approval-expired"
+    title = "The pending disbursement expired"
+
+
+class PeriodClosed(DomainError):
+    code = "period-closed"
+    title = "Fiscal period closed"
+
+
+class PeriodState(DomainError):
+    code = "period-state"
+    title = "Fiscal period is not in the state the request needs"

@@ -13,8 +13,8 @@ from typing import Any
 from eventsourcing.domain import event
 
 from ledger.domain import chart
+from ledger.domain.approvals import PendingDisbursements, Reservation
 from ledger.domain.entries import (
-    EntryOwner,
     EntryState,
     check_reason,
     check_value_date,
@@ -35,7 +35,7 @@ def check_reference(reference: str, what: str = "reference") -> str:
     return reference
 
 
-class Grant(EntryOwner):
+class Grant(PendingDisbursements):
     @classmethod
     def commit(
         cls,
@@ -93,10 +93,16 @@ class Grant(EntryOwner):
         self.entries: dict[str, EntryState] = {
             entry_id: EntryState("commitment", amount, currency, legs_tuple(legs))
         }
+        self.pending_reservations: dict[str, Reservation] = {}
 
     @property
     def undisbursed(self) -> int:
         return self.committed - self.disbursed
+
+    @property
+    def available(self) -> int:
+        """Undisbursed and not reserved by a pending disbursement."""
+        return self.undisbursed - self.reserved
 
     def _check_within_undisbursed(self, amount: int, currency: str, what: str) -> None:
         check_amount(amount)
@@ -104,11 +110,19 @@ class Grant(EntryOwner):
             raise CurrencyMismatch(
                 f"the grant is in {self.currency}; a {what} in {currency} is refused"
             )
-        if amount > self.undisbursed:
+        if amount > self.available:
+            held = f" ({self.reserved} more are reserved by pending disbursements)"
             raise InsufficientUndisbursed(
                 f"{what} of {amount} minor units exceeds the undisbursed commitment of "
-                f"{self.undisbursed} {self.currency} minor units"
+                f"{self.available} {self.currency} minor units" + (held if self.reserved else "")
             )
+
+    def _check_disbursement(
+        self, amount: int, currency: str, value_date: dt.date, payment_reference: str
+    ) -> None:
+        self._check_within_undisbursed(amount, currency, "disbursement")
+        check_value_date(value_date)
+        check_reference(payment_reference, "payment_reference")
 
     # -- disbursement -------------------------------------------------------------
 
@@ -164,9 +178,9 @@ class Grant(EntryOwner):
     ) -> int:
         """Reduce the undisbursed commitment; ``amount=None`` cancels all of it."""
         if amount is None:
-            if self.undisbursed == 0:
+            if self.available == 0:
                 raise InsufficientUndisbursed("nothing undisbursed is left to cancel")
-            amount = self.undisbursed
+            amount = self.available
         self._check_within_undisbursed(amount, self.currency, "reduction")
         self._reduced(
             entry_id=entry_id,
@@ -200,6 +214,10 @@ class Grant(EntryOwner):
     def _check_reversal(self, entry: EntryState) -> None:
         if entry.kind != "commitment":
             return
+        if self.reservations:
+            raise NotReversible(
+                "a commitment with pending disbursements cannot be reversed; reject them first"
+            )
         live = [
             e
             for e in self.entries.values()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ledger.application.approval_policy import ApprovalPolicy
 
 
 class Settings(BaseSettings):
@@ -33,6 +36,28 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, description="Largest request body accepted")
     commit_batch_max: int = Field(default=512, description="Most commands in one group commit")
     pool_size: int = Field(default=10, description="PostgreSQL connections per process")
+    approval_thresholds: dict[str, int] = Field(
+        default_factory=lambda: {"KZT": 5_000_000_000},
+        description="Per currency, in minor units: a disbursement above it waits for a second "
+        'person (JSON, e.g. {"KZT": 5000000000}); a currency not listed always waits.',
+    )
+    approval_ttl_seconds: int = Field(
+        default=72 * 3600, gt=0, description="How long a pending disbursement can be approved."
+    )
+    expiry_sweep_seconds: int = Field(
+        default=60, gt=0, description="How often overdue pending disbursements are expired."
+    )
+    period_refresh_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="Longest a process trusts its copy of the fiscal calendar (other processes' "
+        "closes become visible within it); 0 reads it for every entry.",
+    )
+
+    def approval_policy(self) -> ApprovalPolicy:
+        return ApprovalPolicy(
+            dict(self.approval_thresholds), dt.timedelta(seconds=self.approval_ttl_seconds)
+        )
 
     # -- authentication (see ledger.api.auth and README "Access control") --------------
     env: Literal["dev", "production"] = Field(

@@ -28,6 +28,13 @@ TOPIC_TYPES: dict[str, str] = {
     "ledger.domain.entries:EntryOwner.EntryReversed": "entry.reversed",
     "ledger.domain.entries:EntryLocator.Registered": "entry-locator.registered",
     "ledger.domain.idempotency:IdempotencyClaim.Claimed": "idempotency-key.claimed",
+    "ledger.domain.approvals:PendingDisbursements.DisbursementRequested": "disbursement.requested",
+    "ledger.domain.approvals:PendingDisbursements.DisbursementApproved": "disbursement.approved",
+    "ledger.domain.approvals:PendingDisbursements.DisbursementRejected": "disbursement.rejected",
+    "ledger.domain.approvals:PendingDisbursements.DisbursementExpired": "disbursement.expired",
+    "ledger.domain.periods:FiscalCalendar.Started": "fiscal-calendar.started",
+    "ledger.domain.periods:FiscalCalendar.PeriodClosed": "period.closed",
+    "ledger.domain.periods:FiscalCalendar.PeriodReopened": "period.reopened",
 }
 
 # The newest published version of each type: what the feed serves.

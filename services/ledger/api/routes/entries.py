@@ -7,6 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Path, Response
 
+from contracts.approvals import DisbursementPending
 from contracts.entries import (
     CancelGrant,
     CommitGrant,
@@ -61,11 +62,21 @@ def get_grant(grant_id: GrantId, ledger: Ledger, response: Response) -> GrantVie
     )
 
 
-@router.post("/grants/{grant_id}/disbursements", status_code=201, response_model=GrantEntryRecorded)
+@router.post(
+    "/grants/{grant_id}/disbursements",
+    status_code=201,
+    response_model=GrantEntryRecorded | DisbursementPending,
+    responses={202: {"model": DisbursementPending, "description": "Above the approval "
+                     "threshold: reserved, waiting for a second person"}},
+)  # fmt: skip
 def disburse(
     grant_id: GrantId, body: Disburse, ledger: Ledger, ctx: Ctx, response: Response
-) -> GrantEntryRecorded:
+) -> GrantEntryRecorded | DisbursementPending:
+    """201: posted. 202: pending approval (see /v1/approvals)."""
     result = ledger.disburse(ctx, grant_id=grant_id, **body.model_dump())
+    if result.response.get("status") == "pending":
+        response.status_code = 202
+        return DisbursementPending(**recorded(response, result))
     return GrantEntryRecorded(**recorded(response, result))
 
 

@@ -1,0 +1,104 @@
+"""Fiscal periods on the write side: closing and reopening, and the check every entry passes.
+
+Race between a close and a concurrent entry. Within one process every command holds
+a shared lock from before it reads anything until its events are committed; a close
+holds the lock exclusively and makes the next command re-read the calendar. So in
+one process an entry is either committed before the close or refused after it.
+
+Across processes (several API pods on one PostgreSQL) a command reads the calendar
+from a copy refreshed from the store at most ``refresh_seconds`` old (0: every
+command), so an entry decided in another process within that time of the close,
+plus its own decide-to-commit time, can still land in the just-closed period.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from eventsourcing.application import project_aggregate
+from eventsourcing.persistence import EventStore
+
+from ledger.domain.periods import CALENDAR_ID, FiscalCalendar
+
+
+class SharedExclusiveLock:
+    """Many commands at once, or one close alone; a waiting close goes first."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writer = False
+        self._writers_waiting = 0
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._writer and not self._writers_waiting)
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                if self._readers == 0:
+                    self._cond.notify_all()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._cond:
+            self._writers_waiting += 1
+            try:
+                self._cond.wait_for(lambda: not self._writer and self._readers == 0)
+            finally:
+                self._writers_waiting -= 1
+            self._writer = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writer = False
+                self._cond.notify_all()
+
+
+class PeriodGuard:
+    """The calendar as commands see it: a copy refreshed from the store, cheaply."""
+
+    def __init__(self, events: EventStore[Any], refresh_seconds: float = 1.0) -> None:
+        self.lock = SharedExclusiveLock()
+        self.refresh_seconds = refresh_seconds
+        self._events = events
+        self._mutex = threading.Lock()
+        self._calendar: FiscalCalendar | None = None
+        self._stale = True
+        self._read_at = 0.0
+
+    def invalidate(self) -> None:
+        """The next check reads the store (after a close or reopen in this process)."""
+        with self._mutex:
+            self._stale = True
+
+    def calendar(self, *, fresh: bool = False) -> FiscalCalendar | None:
+        with self._mutex:
+            expired = time.monotonic() - self._read_at >= self.refresh_seconds
+            if fresh or self._stale or expired:
+                version = self._calendar.version if self._calendar else 0
+                newer = list(self._events.get(CALENDAR_ID, gt=version))
+                if newer:
+                    # Readers may hold the old copy: project a new one, never mutate it.
+                    base = copy.deepcopy(self._calendar)
+                    updated = project_aggregate(base, newer)
+                    assert isinstance(updated, FiscalCalendar)
+                    self._calendar = updated
+                self._read_at, self._stale = time.monotonic(), False
+            return self._calendar
+
+    def check_open(self, day: dt.date, what: str, *, fresh: bool = False) -> None:
+        calendar = self.calendar(fresh=fresh)
+        if calendar is not None:
+            calendar.check_open(day, what)
