@@ -225,6 +225,15 @@ def _checks(
     report.check(verify.returncode == 0,
                  "ledger projections verify: read models equal a replay from scratch"
                  + ("" if verify.returncode == 0 else f"\n{verify.stdout[-2000:]}"))  # fmt: skip
+    # The hash chain was extended by both projection processes across the kill -9:
+    # recomputed from the raw log, it must agree link for link.
+    audit = subprocess.run(
+        [sys.executable, "-m", "ledger.cli", "audit", "verify", "--database-url", db.url],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    report.check(audit.returncode == 0,
+                 "ledger audit verify: the hash chain agrees with the raw log across failover"
+                 + ("" if audit.returncode == 0 else f"\n{audit.stdout[-2000:]}"))  # fmt: skip
 
 
 def main() -> None:

@@ -13,9 +13,10 @@ from fastapi.testclient import TestClient
 from ledger.api.app import create_app
 from ledger.application.app import LedgerApplication
 from ledger.application.approval_policy import ApprovalPolicy
-from ledger.infrastructure.settings import Settings, eventsourcing_env
+from ledger.infrastructure.settings import eventsourcing_env
 from projections.rebuild import verify
 from projections.sweeper import sweep_once
+from tests.conftest import app_settings
 
 GRANT = 25_000_000_000
 BIG = 20_000_000_000  # 200,000,000 KZT: above the default 50,000,000 KZT threshold
@@ -237,7 +238,7 @@ def test_the_served_app_sweeps_overdue_requests(
     ledger: LedgerApplication, store_url: str, headers: Any
 ) -> None:
     """The sweeper runs inside the app's lifespan (as in `ledger serve`)."""
-    settings = Settings(database_url=store_url, expiry_sweep_seconds=1, read_wait_seconds=1.0)
+    settings = app_settings(store_url, expiry_sweep_seconds=1, read_wait_seconds=1.0)
     with TestClient(create_app(settings, ledger=ledger)) as client:
         grant_id = new_grant(client, headers)
         ledger.approvals = ApprovalPolicy(ttl=dt.timedelta(milliseconds=1))

@@ -13,6 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from projections.audit.chainer import head as audit_head
 from projections.runner import ProjectionRunner
 from projections.store import ReadStore
 from tests.conftest import make_app
@@ -52,7 +53,10 @@ def test_dump_restore_into_a_fresh_database_then_verify(pg_schema_url: str, tmp_
         ops = ["commit", "disburse", "spend", "operate", "in-kind", "reverse", "reduce"]
         for i in range(60):
             world.do(ops[i % len(ops)], i, 1_000 + i, i % 300)
-        ProjectionRunner(app, store).catch_up()
+        ProjectionRunner(app, store).catch_up()  # read models and the audit chain
+        with store.engine.connect() as conn:
+            position, link = audit_head(conn)
+        digest = f"{position}:{link.hex()}"
     finally:
         store.close()
         app.close()
@@ -88,6 +92,10 @@ def test_dump_restore_into_a_fresh_database_then_verify(pg_schema_url: str, tmp_
         verify = _ledger("projections", "verify", "--database-url", restored)
         assert verify.returncode == 0, verify.stdout + verify.stderr
         assert "equal a replay" in verify.stdout
+        # The auditor's digest, taken before the dump, still matches the restored log.
+        audit = _ledger("audit", "verify", "--database-url", restored, "--digest", digest)
+        assert audit.returncode == 0, audit.stdout + audit.stderr
+        assert "audit: OK" in audit.stdout
 
         # The check has teeth: a tampered read model in the restored copy is found.
         with psycopg.connect(restored.split("?")[0], autocommit=True) as conn:
