@@ -124,6 +124,22 @@ def test_lagging_read_side_is_503_before_any_byte(client: TestClient, headers: A
     assert response.json()["type"].endswith(":projection-lagging")
 
 
+def test_iati_of_an_empty_cut_is_a_problem_not_an_invalid_file(
+    client: TestClient, headers: Any, scenario: int
+) -> None:
+    """IATI requires at least one activity: an empty cut is refused, never served invalid."""
+    early = client.get(
+        "/v1/exports/iati", params={"as_of": "2000-01-01", "min_position": scenario},
+        headers=headers(),
+    )  # fmt: skip
+    assert early.status_code == 409, early.text
+    assert early.headers["content-type"] == "application/problem+json"
+    assert early.json()["type"].endswith(":nothing-to-export")
+    whole = client.get("/v1/exports/iati", params={"min_position": scenario}, headers=headers())
+    assert whole.status_code == 200
+    assert "<iati-activity " in whole.text
+
+
 def test_small_pages_give_the_same_export(
     client: TestClient, headers: Any, scenario: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:

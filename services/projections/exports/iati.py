@@ -22,6 +22,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 
+from ledger.domain.errors import DomainError
 from projections.exports.money import decimal_text
 from projections.exports.source import Snapshot, effective_kind, entry_pages, registry_names
 
@@ -156,6 +157,20 @@ def _activity_head(key: str, a: dict[str, Any], names: dict[str, dict[str, str]]
         f'<default-finance-type code="{STANDARD_GRANT}"/>',
         "\n",
     ])  # fmt: skip
+
+
+class NothingToExport(DomainError):
+    code = "nothing-to-export"
+    title = "Nothing to export"
+
+
+async def check_reportable(snap: Snapshot) -> None:
+    """IATI requires at least one activity: an empty cut is refused before streaming."""
+    if not await _activities(snap, await _school_programmes(snap)):
+        raise NothingToExport(
+            "the ledger has no entries in this cut, and an IATI activities file must hold at "
+            "least one activity; record entries or widen as_of/known_at"
+        )
 
 
 async def iati_xml(snap: Snapshot) -> AsyncIterator[str]:

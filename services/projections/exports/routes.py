@@ -19,7 +19,7 @@ from contracts.problems import Problem
 from projections.api import RS, C, MinPosition
 from projections.exports.balances import donors_csv, schools_csv
 from projections.exports.giving360 import giving360_json
-from projections.exports.iati import iati_xml
+from projections.exports.iati import check_reportable, iati_xml
 from projections.exports.journal import journal_csv, journal_text
 from projections.exports.source import Snapshot, snapshot
 from projections.queries import Cut
@@ -118,6 +118,10 @@ async def donors_csv_export(rs: RS, c: C, min_position: MinPosition = None) -> S
     description=_doc("IATI 2.03 activity XML: one activity per programme."),
 )
 async def iati(rs: RS, c: C, min_position: MinPosition = None) -> StreamingResponse:
+    async with rs.read(min_position) as r:
+        at = r.position
+    async with snapshot(rs.store, at, c) as snap:
+        await check_reportable(snap)
     return await export(rs, c, min_position, iati_xml, "ledger-iati.xml", XML)
 
 
