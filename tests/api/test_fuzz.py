@@ -8,6 +8,7 @@ RFC 9457 problem; and a refused request must record nothing (the log head is unc
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -86,6 +87,9 @@ def _send(client: TestClient, case: Any) -> Any:
 
 @schema.parametrize()
 @settings(
+    # CI gates on a reproducible run; LEDGER_FUZZ_RANDOM=1 explores new inputs each time
+    # (run it locally or nightly: the 0000-01 period 500 was found that way).
+    derandomize=not os.environ.get("LEDGER_FUZZ_RANDOM"),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

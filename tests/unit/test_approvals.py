@@ -276,7 +276,20 @@ def test_periods_are_months_and_quarters(name: str, start: dt.date, end: dt.date
     assert (period.start, period.end) == (start, end)
 
 
-@pytest.mark.parametrize("bad", ["2025-13", "2025-00", "2025-Q5", "2025-3", "25-03", "1999-12"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "2025-13",
+        "2025-00",
+        "2025-Q5",
+        "2025-3",
+        "25-03",
+        "1999-12",
+        "0000-01",
+        "9999-Q4",
+        "2101-01",
+    ],
+)
 def test_other_period_names_are_refused(bad: str) -> None:
     with pytest.raises(InvalidValue):
         parse_period(bad)

@@ -37,6 +37,9 @@ def parse_period(name: str) -> Period:
     if match is None:
         raise InvalidValue(f"a period is a month YYYY-MM or a quarter YYYY-Qn, got {name!r}")
     year = int(match.group(1))
+    # Checked before building dates: year 0 (or 9999-Q4's following month) is no date at all.
+    if not EARLIEST_VALUE_DATE.year <= year <= LATEST_VALUE_DATE.year:
+        raise InvalidValue(f"period {name} lies outside the ledger's value dates")
     first_month = int(match.group(2)) if match.group(2) else 3 * int(match.group(3)) - 2
     last_month = first_month if match.group(2) else first_month + 2
     start = dt.date(year, first_month, 1)
