@@ -250,3 +250,36 @@ def test_the_served_app_sweeps_overdue_requests(
             expired = ok(client.get("/v1/approvals/pending", params={"status": "expired"},
                                     headers=headers()), 200)["items"]  # fmt: skip
         assert [i["entry_id"] for i in expired] == [pending["entry_id"]]
+
+
+def _approval_gauges(client: TestClient, headers: Any) -> dict[str, int]:
+    text = client.get("/metrics", headers=headers()).text
+    return {
+        line.split(" ")[0]: int(float(line.split(" ")[1]))
+        for line in text.splitlines()
+        if line.startswith("ledger_approvals_")
+    }
+
+
+def test_pending_and_overdue_are_scraped(
+    client: TestClient, headers: Any, grant: str, ledger: LedgerApplication
+) -> None:
+    pending = ok(pay(client, headers, grant, BIG), 202)
+    deadline = time.monotonic() + 10
+    gauges: dict[str, int] = {}
+    while time.monotonic() < deadline:
+        gauges = _approval_gauges(client, headers)
+        if gauges.get('ledger_approvals_pending_items{currency="KZT"}') == 1:
+            break
+        time.sleep(0.1)
+    assert gauges['ledger_approvals_pending_items{currency="KZT"}'] == 1
+    assert gauges['ledger_approvals_pending_minor_units{currency="KZT"}'] == BIG
+    assert gauges['ledger_approvals_overdue_items{currency="KZT"}'] == 0
+    decided = client.post(
+        f"/v1/approvals/{pending['entry_id']}/approve",
+        json={"reason": "checked"},
+        headers=headers(actor="bob", roles=["approver"]),
+    )
+    position = ok(decided)["position"]
+    client.get("/v1/approvals/pending", params={"min_position": position}, headers=headers())
+    assert not any("KZT" in k for k in _approval_gauges(client, headers))

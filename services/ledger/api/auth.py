@@ -28,6 +28,10 @@ CACHE_SIZE = 4096
 MAX_TOKEN_CHARS = 16 * 1024
 
 
+# Unix time in seconds (a token's exp): when a cached verification stops counting.
+EpochSeconds = float
+
+
 @dataclass(frozen=True)
 class Principal:
     """The authenticated caller: the token's ``sub`` and the ledger roles it holds."""
@@ -56,7 +60,7 @@ class TokenVerifier:
             if keys.jwks_url
             else None
         )
-        self._verified: dict[str, tuple[Principal, float]] = {}
+        self._verified: dict[str, tuple[Principal, EpochSeconds]] = {}
 
     @property
     def may_block(self) -> bool:
@@ -75,7 +79,7 @@ class TokenVerifier:
         self._verified[token] = (principal, expires)
         return principal
 
-    def _verify(self, token: str) -> tuple[Principal, float]:
+    def _verify(self, token: str) -> tuple[Principal, EpochSeconds]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError:

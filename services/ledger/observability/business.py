@@ -8,10 +8,11 @@ number of accounts, not with the length of history.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 
 from prometheus_client import Gauge
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 
 from ledger.observability.metrics import Metrics
 from projections.figures import group_numbers
@@ -63,7 +64,45 @@ class BusinessGauges:
             ["currency"],
         )
 
+        # Four eyes: what waits for an approver. Overdue items that stay above zero mean no
+        # sweeper is running (they still hold their reservations until it records expiry).
+        count = "ledger_approvals_{}_items"
+        self.pending_items = Gauge(
+            count.format("pending"), "Disbursements waiting for approval.", ["currency"],
+            registry=r, multiprocess_mode="mostrecent",
+        )  # fmt: skip
+        self.overdue_items = Gauge(
+            count.format("overdue"), "Pending disbursements past their deadline.", ["currency"],
+            registry=r, multiprocess_mode="mostrecent",
+        )  # fmt: skip
+        self.pending_amount = gauge(
+            "ledger_approvals_pending_minor_units",
+            "Amount reserved by disbursements waiting for approval",
+            ["currency"],
+        )
+
+    async def _refresh_pending(self, rs: ReadSide) -> None:
+        async with rs.read() as r:
+            p = r.tables.pending
+            now = dt.datetime.now(dt.UTC)
+            if r.conn.dialect.name == "sqlite":
+                now = now.replace(tzinfo=None)
+            overdue = func.sum(case((p.c.expires_at < now, 1), else_=0))
+            stmt = (
+                select(p.c.currency, func.count(), func.sum(p.c.amount), overdue)
+                .where(p.c.status == "pending")
+                .group_by(p.c.currency)
+            )
+            rows = (await r.conn.execute(stmt)).all()
+        for g in (self.pending_items, self.overdue_items, self.pending_amount):
+            g.clear()
+        for currency, items, amount, late in rows:
+            self.pending_items.labels(currency).set(int(items))
+            self.pending_amount.labels(currency).set(int(amount or 0))
+            self.overdue_items.labels(currency).set(int(late or 0))
+
     async def refresh(self, rs: ReadSide) -> None:
+        await self._refresh_pending(rs)
         async with rs.read() as r:
             b, s = r.tables.balances, r.tables.schools
             rows = (await r.conn.execute(select(b.c.account, b.c.currency, b.c.balance))).all()

@@ -155,12 +155,16 @@ async def event_stream(
 
 
 async def _tail(
-    request: Request, rs: ReadSide, flt: queries.FeedFilter, start: int | None, until: float
+    request: Request,
+    rs: ReadSide,
+    flt: queries.FeedFilter,
+    start: int | None,
+    until_seconds: float,
 ) -> AsyncIterator[bytes]:
     cursor = start
     last_sent = time.monotonic()
     yield b"retry: 2000\n\n"
-    while time.monotonic() < until and not await request.is_disconnected():
+    while time.monotonic() < until_seconds and not await request.is_disconnected():
         async with rs.store.async_engine.connect() as conn:
             if cursor is None:
                 cursor, _, _ = await queries.head(conn)
