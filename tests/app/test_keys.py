@@ -114,3 +114,30 @@ def test_serve_refuses_to_start_in_production_without_keys(
     )
     assert result.exit_code == 2
     assert "refusing to start" in result.output
+
+
+def test_hs256_rotation_accepts_the_outgoing_secret_for_verifying_only(tmp_path: Path) -> None:
+    from ledger.api.auth import TokenVerifier, Unauthenticated
+    from ledger.infrastructure.keys import mint_token
+
+    old, new = LONG, LONG.replace("a-production", "the-next-production")
+    hour = dt.timedelta(hours=1)
+    before = load_key_material(settings(tmp_path, jwt_secret=old))
+    signed_old = mint_token(before, "a", ["viewer"], hour)
+    rotating = load_key_material(settings(tmp_path, jwt_secret=new, jwt_previous_secret=old))
+    signed_new = mint_token(rotating, "b", ["viewer"], hour)
+    assert jwt.decode(signed_new, new, algorithms=["HS256"], audience=rotating.audience)
+    verifier = TokenVerifier(rotating)
+    assert verifier.verify(signed_old).subject == "a"
+    assert verifier.verify(signed_new).subject == "b"
+    # Once the old secret is removed, its tokens stop counting; a stranger's never did.
+    done = TokenVerifier(load_key_material(settings(tmp_path, jwt_secret=new)))
+    with pytest.raises(Unauthenticated):
+        done.verify(signed_old)
+    stranger = mint_token(
+        load_key_material(settings(tmp_path, jwt_secret=LONG + "-stranger")), "c", ["viewer"], hour
+    )
+    with pytest.raises(Unauthenticated):
+        verifier.verify(stranger)
+    with pytest.raises(KeyMaterialError):
+        load_key_material(settings(tmp_path, jwt_secret=new, jwt_previous_secret="short"))

@@ -85,23 +85,9 @@ class TokenVerifier:
         except jwt.InvalidTokenError:
             raise Unauthenticated("the bearer token is not a well-formed JWT") from None
         alg = header.get("alg")
-        key: Any
-        if alg == "HS256" and self.keys.secret is not None:
-            key = self.keys.secret
-        elif alg in ASYMMETRIC and self._jwks is not None:
-            key = self._signing_key(token)
-        else:
-            raise Unauthenticated(f"tokens signed with {str(alg)[:16]!r} are not accepted")
+        key = self._key_for(token, alg)
         try:
-            claims = jwt.decode(
-                token,
-                key,
-                algorithms=[alg],
-                issuer=self.keys.issuer,
-                audience=self.keys.audience,
-                leeway=self.keys.leeway_seconds,
-                options={"require": ["exp", "iss", "aud", "sub"]},
-            )
+            claims = self._decode_rotating(token, key, str(alg))
         except jwt.ExpiredSignatureError:
             raise Unauthenticated("the token has expired") from None
         except jwt.InvalidIssuerError:
@@ -120,6 +106,34 @@ class TokenVerifier:
         principal = Principal(subject=subject, roles=roles_of(claims, self.keys.audience))
         # Same rule as PyJWT's exp check: still good until exp + leeway.
         return principal, float(claims["exp"]) + self.keys.leeway_seconds
+
+    def _key_for(self, token: str, alg: object) -> Any:
+        if alg == "HS256" and self.keys.secret is not None:
+            return self.keys.secret
+        if alg in ASYMMETRIC and self._jwks is not None:
+            return self._signing_key(token)
+        raise Unauthenticated(f"tokens signed with {str(alg)[:16]!r} are not accepted")
+
+    def _decode_rotating(self, token: str, key: Any, alg: str) -> dict[str, Any]:
+        try:
+            return self._decode(token, key, alg)
+        except jwt.InvalidSignatureError:
+            # Mid-rotation, a token signed with the outgoing secret still counts.
+            if alg != "HS256" or self.keys.previous_secret is None:
+                raise
+            return self._decode(token, self.keys.previous_secret, alg)
+
+    def _decode(self, token: str, key: Any, alg: str) -> dict[str, Any]:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=[alg],
+            issuer=self.keys.issuer,
+            audience=self.keys.audience,
+            leeway=self.keys.leeway_seconds,
+            options={"require": ["exp", "iss", "aud", "sub"]},
+        )
+        return claims
 
     def _signing_key(self, token: str) -> Any:
         assert self._jwks is not None

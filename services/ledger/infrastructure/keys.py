@@ -37,6 +37,8 @@ class KeyMaterial:
     audience: str
     leeway_seconds: int
     secret_path: Path | None = None
+    # Verification only: the secret being rotated out (LEDGER_JWT_PREVIOUS_SECRET).
+    previous_secret: bytes | None = None
 
 
 def data_folder(database_url: str) -> Path:
@@ -80,6 +82,15 @@ def load_key_material(
     if secret is not None and len(secret) < MIN_SECRET_BYTES:
         msg = f"the HS256 secret is too short (at least {MIN_SECRET_BYTES} bytes)"
         raise KeyMaterialError(msg)
+    previous = None
+    if settings.jwt_previous_secret is not None:
+        previous = settings.jwt_previous_secret.get_secret_value().encode()
+        if secret is None or len(previous) < MIN_SECRET_BYTES:
+            msg = (
+                "LEDGER_JWT_PREVIOUS_SECRET needs a current HS256 secret beside it and "
+                f"{MIN_SECRET_BYTES}+ bytes itself"
+            )
+            raise KeyMaterialError(msg)
     return KeyMaterial(
         secret=secret,
         jwks_url=settings.jwks_url,
@@ -87,6 +98,7 @@ def load_key_material(
         audience=settings.jwt_audience or LOCAL_AUDIENCE,
         leeway_seconds=settings.jwt_leeway_seconds,
         secret_path=path,
+        previous_secret=previous,
     )
 
 

@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr | None = Field(
         default=None, description="HS256 shared secret (at least 32 bytes in production)."
     )
+    jwt_previous_secret: SecretStr | None = Field(
+        default=None,
+        description="During an HS256 rotation: the old secret, still accepted for verifying "
+        "(never for minting) until the tokens it signed have expired; then remove it.",
+    )
     jwt_secret_file: Path | None = Field(
         default=None,
         description="File holding the HS256 secret; dev default: jwt-secret beside the SQLite "
