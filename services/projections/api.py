@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from contracts.balances import (
     AccountBalance,
     AccountBalances,
-    CurrencyTotal,
     DonorBalance,
     DonorFigures,
     GroupBalances,
@@ -27,7 +26,8 @@ from contracts.balances import (
 from contracts.problems import Problem
 from ledger.domain.errors import NotFound
 from projections import queries
-from projections.figures import donor_numbers, group_numbers, school_numbers
+from projections.figures import donor_numbers, group_numbers, school_numbers, trial_balance_of
+from projections.moments import as_utc
 from projections.pending import pending_totals, pending_view
 from projections.queries import Cut, JournalFilter
 from projections.service import ReadSide
@@ -61,9 +61,7 @@ def cut(
         Query(description="Recorded-at cut-off: what the ledger showed then (UTC if no offset)."),
     ] = None,
 ) -> Cut:
-    if known_at is not None and known_at.tzinfo is None:
-        known_at = known_at.replace(tzinfo=dt.UTC)
-    return Cut(as_of=as_of, known_at=known_at)
+    return Cut(as_of=as_of, known_at=as_utc(known_at) if known_at is not None else None)
 
 
 RS = Annotated[ReadSide, Depends(read_side)]
@@ -102,24 +100,7 @@ async def account_balances(
 async def trial_balance(rs: RS, c: C, min_position: MinPosition = None) -> TrialBalance:
     async with rs.read(min_position) as r:
         rows = await queries.account_balances(r.conn, r.tables, None, c)
-    totals: dict[str, CurrencyTotal] = {}
-    for _, currency, balance in rows:
-        t = totals.setdefault(
-            currency, CurrencyTotal(currency=currency, debits=0, credits=0, net=0)
-        )
-        if balance > 0:
-            t.debits += balance
-        else:
-            t.credits += balance
-        t.net += balance
-    return TrialBalance(
-        position=r.position,
-        as_of=c.as_of,
-        known_at=c.known_at,
-        totals=sorted(totals.values(), key=lambda t: t.currency),
-        balanced=all(t.net == 0 for t in totals.values()),
-        accounts=[AccountBalance(account=a, currency=cur, balance=b) for a, cur, b in rows if b],
-    )
+    return trial_balance_of(rows, r.position, c.as_of, c.known_at)
 
 
 @router.get("/balances/schools/{code}", response_model=SchoolBalance)
@@ -259,7 +240,7 @@ async def journal(
             position=e["position"],
             kind=e["kind"],
             value_date=e["value_date"],
-            recorded_at=_utc(e["recorded_at"]),
+            recorded_at=as_utc(e["recorded_at"]),
             actor=e["actor"],
             amount=e["amount"],
             currency=e["currency"],
@@ -285,7 +266,3 @@ async def journal(
 @router.get("/projections/status", response_model=ProjectionsStatus)
 async def projections_status(rs: RS) -> ProjectionsStatus:
     return ProjectionsStatus(projections=[ProjectionStatus.model_validate(await rs.status())])
-
-
-def _utc(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

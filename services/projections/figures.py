@@ -6,8 +6,11 @@ side holds one source of truth (postings) and every figure replays from the log.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+
+from contracts.balances import AccountBalance, CurrencyTotal, TrialBalance
 
 # (account, kind, currency, sum of amounts)
 Row = tuple[str, str, str, int]
@@ -116,3 +119,29 @@ def group_numbers(rows: list[Row]) -> dict[str, GroupNumbers]:
     for n in by_currency.values():
         n.committed += n.disbursed
     return dict(sorted(by_currency.items()))
+
+
+def trial_balance_of(
+    rows: list[tuple[str, str, int]],
+    position: int,
+    as_of: dt.date | None = None,
+    known_at: dt.datetime | None = None,
+) -> TrialBalance:
+    """Account balances with debit, credit and net totals per currency (never summed across)."""
+    totals: dict[str, CurrencyTotal] = {}
+    for _, currency, balance in rows:
+        zero = CurrencyTotal(currency=currency, debits=0, credits=0, net=0)
+        t = totals.setdefault(currency, zero)
+        if balance > 0:
+            t.debits += balance
+        else:
+            t.credits += balance
+        t.net += balance
+    return TrialBalance(
+        position=position,
+        as_of=as_of,
+        known_at=known_at,
+        totals=sorted(totals.values(), key=lambda t: t.currency),
+        balanced=all(t.net == 0 for t in totals.values()),
+        accounts=[AccountBalance(account=a, currency=cur, balance=b) for a, cur, b in rows if b],
+    )

@@ -9,13 +9,9 @@ from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.balances import PendingTotal
+from projections.moments import db_moment
 from projections.queries import Cut
 from projections.tables import Tables
-
-
-def _utc(moment: dt.datetime, dialect: str) -> dt.datetime:
-    utc = moment.astimezone(dt.UTC)
-    return utc.replace(tzinfo=None) if dialect == "sqlite" else utc
 
 
 def _still_pending(t: Tables, cut: Cut, dialect: str) -> ColumnElement[bool]:
@@ -25,7 +21,7 @@ def _still_pending(t: Tables, cut: Cut, dialect: str) -> ColumnElement[bool]:
     if cut.known_at is None:
         clauses.append(p.c.status == "pending")
     else:
-        moment = _utc(cut.known_at, dialect)
+        moment = db_moment(cut.known_at, dialect)
         clauses += [
             p.c.requested_at <= moment,
             or_(p.c.decided_at.is_(None), p.c.decided_at > moment),
@@ -88,7 +84,7 @@ def overdue(conn: Connection, t: Tables, now: dt.datetime, limit: int = 100) -> 
     p = t.pending
     stmt = (
         select(p.c.entry_id)
-        .where(p.c.status == "pending", p.c.expires_at < _utc(now, conn.dialect.name))
+        .where(p.c.status == "pending", p.c.expires_at < db_moment(now, conn.dialect.name))
         .order_by(p.c.expires_at)
         .limit(limit)
     )

@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projections.figures import Row
+from projections.moments import db_moment
 from projections.tables import PROJECTION_NAME, Tables
 
 
@@ -25,10 +26,7 @@ class Cut:
         if self.as_of is not None:
             clauses.append(table.c.value_date <= self.as_of)
         if self.known_at is not None:
-            moment = self.known_at.astimezone(dt.UTC)
-            if dialect == "sqlite":
-                moment = moment.replace(tzinfo=None)
-            clauses.append(table.c.recorded_at <= moment)
+            clauses.append(table.c.recorded_at <= db_moment(self.known_at, dialect))
         return and_(true(), *clauses)
 
     @property

@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from contracts.balances import AccountBalance, CurrencyTotal, TrialBalance
+from contracts.balances import TrialBalance
 from ledger.application.app import LedgerApplication
 from ledger.domain.money import Leg
+from projections.figures import trial_balance_of
 
 PAGE = 1000
 
@@ -42,23 +43,5 @@ def replay_balances(
                 if isinstance(leg, Leg):
                     sums[leg.account, leg.currency] += leg.amount
         start = notes[-1].id + 1
-    accounts = [
-        AccountBalance(account=a, currency=c, balance=b) for (a, c), b in sorted(sums.items()) if b
-    ]
-    totals: dict[str, CurrencyTotal] = {}
-    for row in accounts:
-        zero = CurrencyTotal(currency=row.currency, debits=0, credits=0, net=0)
-        t = totals.setdefault(row.currency, zero)
-        if row.balance > 0:
-            t.debits += row.balance
-        else:
-            t.credits += row.balance
-        t.net += row.balance
-    return TrialBalance(
-        position=last,
-        as_of=None,
-        known_at=until_time,
-        totals=sorted(totals.values(), key=lambda t: t.currency),
-        balanced=all(t.net == 0 for t in totals.values()),
-        accounts=accounts,
-    )
+    rows = [(a, c, b) for (a, c), b in sorted(sums.items()) if b]
+    return trial_balance_of(rows, last, known_at=until_time)

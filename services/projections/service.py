@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -48,24 +48,39 @@ class ReadSide:
         self.runner = runner
         self.max_wait_seconds = max_wait_seconds
 
+    async def wait_for(
+        self,
+        conn: AsyncConnection,
+        position: Callable[[AsyncConnection], Awaitable[int]],
+        min_position: int | None,
+        what: str = "read models",
+    ) -> int:
+        """Where ``position`` says the model is, once it reflects ``min_position`` (bounded)."""
+        deadline = time.monotonic() + self.max_wait_seconds
+        while True:
+            at = await position(conn)
+            if min_position is None or at >= min_position:
+                return at
+            if time.monotonic() >= deadline:
+                raise ProjectionLagging(
+                    f"{what} are at position {at}, {min_position} was asked for; "
+                    f"waited {self.max_wait_seconds:g}s. Retry shortly."
+                )
+            await conn.rollback()  # end the snapshot so the next look sees new rows
+            await asyncio.sleep(WAIT_STEP_SECONDS)
+
     @asynccontextmanager
     async def read(self, min_position: int | None = None) -> AsyncIterator[Read]:
         """A connection on the active tables, once they reflect ``min_position``."""
-        deadline = time.monotonic() + self.max_wait_seconds
         async with self.store.async_engine.connect() as conn:
-            while True:
-                tables = await active_tables(conn)
-                at = await queries.position(conn, tables)
-                if min_position is None or at >= min_position:
-                    break
-                if time.monotonic() >= deadline:
-                    raise ProjectionLagging(
-                        f"read models are at position {at}, {min_position} was asked for; "
-                        f"waited {self.max_wait_seconds:g}s. Retry shortly."
-                    )
-                await conn.rollback()  # end the snapshot so the next look sees new rows
-                await asyncio.sleep(WAIT_STEP_SECONDS)
-            yield Read(conn, tables, at)
+            found: list[Tables] = []
+
+            async def active_position(c: AsyncConnection) -> int:
+                found[:] = [await active_tables(c)]
+                return await queries.position(c, found[0])
+
+            at = await self.wait_for(conn, active_position, min_position)
+            yield Read(conn, found[0], at)
 
     async def status(self) -> dict[str, object]:
         async with self.read() as r:

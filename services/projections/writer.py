@@ -28,6 +28,7 @@ from projections.facts import (
     pending_request,
     registry_row,
 )
+from projections.moments import db_moment
 from projections.tables import PROJECTION_NAME, Tables
 
 
@@ -36,9 +37,7 @@ class TrackingConflict(Exception):
 
 
 def db_time(conn: Connection, moment: dt.datetime) -> dt.datetime:
-    """UTC; naive on SQLite, which stores no offset, so comparisons stay correct."""
-    utc = moment.astimezone(dt.UTC)
-    return utc.replace(tzinfo=None) if conn.dialect.name == "sqlite" else utc
+    return db_moment(moment, conn.dialect.name)
 
 
 @dataclass

@@ -16,6 +16,7 @@ from sqlalchemy import case, func, select
 
 from ledger.observability.metrics import Metrics
 from projections.figures import group_numbers
+from projections.moments import db_moment
 from projections.queries import programme_balance_rows
 from projections.service import ReadSide
 
@@ -84,9 +85,7 @@ class BusinessGauges:
     async def _refresh_pending(self, rs: ReadSide) -> None:
         async with rs.read() as r:
             p = r.tables.pending
-            now = dt.datetime.now(dt.UTC)
-            if r.conn.dialect.name == "sqlite":
-                now = now.replace(tzinfo=None)
+            now = db_moment(dt.datetime.now(dt.UTC), r.conn.dialect.name)
             overdue = func.sum(case((p.c.expires_at < now, 1), else_=0))
             stmt = (
                 select(p.c.currency, func.count(), func.sum(p.c.amount), overdue)

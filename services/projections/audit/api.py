@@ -17,11 +17,13 @@ from contracts.audit import AuditDigest, Difference, HistoryPage, VerifyReport, 
 from contracts.events.envelope import EventPage
 from contracts.problems import Problem
 from ledger.domain.errors import InvalidValue, NotFound
+from projections.api import RS
 from projections.audit import queries
 from projections.audit.chain import ALGORITHM, GENESIS
 from projections.audit.public import CURRENT
 from projections.audit.verify import Digest, verify_chain
-from projections.service import ProjectionLagging, ReadSide
+from projections.moments import as_utc
+from projections.service import ReadSide
 
 router = APIRouter(
     prefix="/v1",
@@ -34,15 +36,8 @@ router = APIRouter(
 
 HEARTBEAT_SECONDS = 15.0
 TAIL_POLL_SECONDS = 0.25
-WAIT_STEP_SECONDS = 0.01
 
 
-def read_side(request: Request) -> ReadSide:
-    rs: ReadSide = request.app.state.read_side
-    return rs
-
-
-RS = Annotated[ReadSide, Depends(read_side)]
 After = Annotated[int, Query(ge=0, le=10**15, description="Return events after this position.")]
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size (at most 1000).")]
 MinPosition = Annotated[
@@ -51,24 +46,8 @@ MinPosition = Annotated[
 ]
 
 
-async def _wait(conn: AsyncConnection, rs: ReadSide, min_position: int | None) -> int:
-    deadline = time.monotonic() + rs.max_wait_seconds
-    while True:
-        at, _, _ = await queries.head(conn)
-        if min_position is None or at >= min_position:
-            return at
-        if time.monotonic() >= deadline:
-            raise ProjectionLagging(
-                f"the audit feed is at position {at}, {min_position} was asked for; retry shortly"
-            )
-        await conn.rollback()
-        await asyncio.sleep(WAIT_STEP_SECONDS)
-
-
-def _utc(moment: dt.datetime | None) -> dt.datetime | None:
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=dt.UTC)
-    return moment
+async def _chained(conn: AsyncConnection) -> int:
+    return await queries.head_position(conn)
 
 
 def feed_filter(
@@ -99,8 +78,8 @@ def feed_filter(
     return queries.FeedFilter(
         stream=stream,
         types=tuple(type or ()),
-        recorded_from=_utc(recorded_from),
-        recorded_to=_utc(recorded_to),
+        recorded_from=as_utc(recorded_from) if recorded_from else None,
+        recorded_to=as_utc(recorded_to) if recorded_to else None,
     )
 
 
@@ -113,7 +92,7 @@ async def events(
 ) -> EventPage:
     """The global log in order, with stable cursor pagination by position."""
     async with rs.store.async_engine.connect() as conn:
-        at = await _wait(conn, rs, min_position)
+        at = await rs.wait_for(conn, _chained, min_position, "the audit feed")
         page = await queries.feed(conn, after, limit, flt)
     next_after = page[-1].position if len(page) == limit else None
     return EventPage(events=page, next_after=next_after, head=at)
@@ -208,7 +187,7 @@ async def history(
 ) -> HistoryPage:
     """Every event that touched a grant, school, donor, programme or entry: who and why."""
     async with rs.store.async_engine.connect() as conn:
-        await _wait(conn, rs, min_position)
+        await rs.wait_for(conn, _chained, min_position, "the audit feed")
         page = await queries.history(conn, _KIND[kind], ref, after, limit)
         if not page and after == 0 and not await queries.known(conn, _KIND[kind], ref):
             raise NotFound(f"no history for {_KIND[kind]} {ref!r}")
@@ -220,7 +199,7 @@ async def history(
 async def digest(rs: RS, min_position: MinPosition = None) -> AuditDigest:
     """The chain head: store it outside the system, verify against it later."""
     async with rs.store.async_engine.connect() as conn:
-        await _wait(conn, rs, min_position)
+        await rs.wait_for(conn, _chained, min_position, "the audit feed")
         position, value, count = await queries.head(conn)
     return AuditDigest(
         algorithm=ALGORITHM, position=position, hash=value or GENESIS.hex(), events=count

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.events.envelope import EventRecord, PublicLeg
 from projections.audit import tables as at
+from projections.moments import db_moment
 
 
 @dataclass(frozen=True)
@@ -29,15 +30,10 @@ class FeedFilter:
         if self.types:
             clauses.append(e.type.in_(self.types))
         if self.recorded_from is not None:
-            clauses.append(e.recorded_at >= _db(self.recorded_from, dialect))
+            clauses.append(e.recorded_at >= db_moment(self.recorded_from, dialect))
         if self.recorded_to is not None:
-            clauses.append(e.recorded_at < _db(self.recorded_to, dialect))
+            clauses.append(e.recorded_at < db_moment(self.recorded_to, dialect))
         return and_(true(), *clauses)
-
-
-def _db(moment: dt.datetime, dialect: str) -> dt.datetime:
-    utc = moment.astimezone(dt.UTC)
-    return utc.replace(tzinfo=None) if dialect == "sqlite" else utc
 
 
 def record(row: Row[Any]) -> EventRecord:
