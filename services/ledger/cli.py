@@ -101,15 +101,10 @@ app.add_typer(db_app, name="db")
 
 
 def _runner(settings: Settings) -> Any:
-    from ledger.application.app import LedgerApplication
-    from ledger.infrastructure.settings import eventsourcing_env
+    from ledger.cli_support import open_stores
     from projections.runner import ProjectionRunner
-    from projections.store import ReadStore
 
-    ledger = LedgerApplication(eventsourcing_env(settings.database_url, settings.pool_size))
-    store = ReadStore.for_database(settings.projections_url or settings.database_url)
-    store.ensure_schema()
-    return ProjectionRunner(ledger, store)
+    return ProjectionRunner(*open_stores(settings))
 
 
 def _close(runner: Any) -> None:

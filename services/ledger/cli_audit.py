@@ -26,15 +26,10 @@ AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")
 
 
 def _open(database_url: str | None) -> tuple[Any, Any]:
-    from ledger.application.app import LedgerApplication
-    from ledger.infrastructure.settings import Settings, eventsourcing_env
-    from projections.store import ReadStore
+    from ledger.cli_support import open_stores
+    from ledger.infrastructure.settings import Settings
 
-    settings = Settings(database_url=database_url) if database_url else Settings()
-    ledger = LedgerApplication(eventsourcing_env(settings.database_url, settings.pool_size))
-    store = ReadStore.for_database(settings.projections_url or settings.database_url)
-    store.ensure_schema()
-    return ledger, store
+    return open_stores(Settings(database_url=database_url) if database_url else Settings())
 
 
 @audit_app.command("digest")

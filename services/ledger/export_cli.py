@@ -49,18 +49,15 @@ def run_export(
     out: TextIO,
 ) -> int:  # fmt: skip
     """Write one export to ``out``; returns the log position it reflects."""
-    from ledger.application.app import LedgerApplication
-    from ledger.infrastructure.settings import Settings, eventsourcing_env
+    from ledger.cli_support import open_stores
+    from ledger.infrastructure.settings import Settings
     from projections.exports.routes import PRODUCERS
     from projections.exports.source import snapshot
     from projections.queries import Cut
     from projections.runner import ProjectionRunner
-    from projections.store import ReadStore
 
     settings = Settings(database_url=database_url) if database_url else Settings()
-    store = ReadStore.for_database(settings.projections_url or settings.database_url)
-    store.ensure_schema()
-    ledger = LedgerApplication(eventsourcing_env(settings.database_url, settings.pool_size))
+    ledger, store = open_stores(settings)
     try:
         runner = ProjectionRunner(ledger, store)
         if runner.leadership.try_acquire():
