@@ -30,7 +30,6 @@ from collections.abc import Callable, Iterator
 import psycopg
 
 from ledger.application.app import LedgerApplication
-from ledger.demo import load_demo
 from ledger.infrastructure.settings import eventsourcing_env
 from projections.audit.chainer import AuditChainer
 from projections.audit.tables import audit_metadata
@@ -38,6 +37,7 @@ from projections.audit.verify import verify_chain
 from projections.replay import replay_balances
 from projections.runner import ProjectionRunner
 from projections.store import ReadStore, create_generation, drop_generation
+from server.demo import load_demo
 
 PG = os.environ.get("LEDGER_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -94,7 +94,7 @@ def main() -> None:
         def projection() -> None:
             with store.engine.begin() as conn:
                 create_generation(conn, 99)
-            runner = ProjectionRunner(ledger, store)
+            runner = ProjectionRunner(ledger.event_log, store)
             runner.catch_up(generation=99)
             with store.engine.begin() as conn:
                 drop_generation(conn, 99)
@@ -103,10 +103,10 @@ def main() -> None:
             with store.engine.begin() as conn:
                 audit_metadata.drop_all(conn)
                 audit_metadata.create_all(conn)
-            AuditChainer(ledger, store).catch_up()
+            AuditChainer(ledger.event_log, store).catch_up()
 
         def verify() -> None:
-            assert verify_chain(ledger, store.engine).ok
+            assert verify_chain(ledger.event_log, store.engine).ok
 
         phases = [
             ("raw read", raw),
@@ -114,7 +114,7 @@ def main() -> None:
             ("projection catch-up", projection),
             ("chain catch-up", chain),
             ("verify (recompute + compare)", verify),
-            ("replay (fold legs)", lambda: replay_balances(ledger)),
+            ("replay (fold legs)", lambda: replay_balances(ledger.event_log)),
         ]
         results = [(name, timed(fn, args.repeat)) for name, fn in phases]
         base = results[0][1]

@@ -28,7 +28,6 @@ import psycopg
 from sqlalchemy import func, insert, select, update
 
 from ledger.application.app import LedgerApplication
-from ledger.demo import load_demo
 from ledger.infrastructure.settings import eventsourcing_env
 from projections.exports.journal import journal_csv, journal_text
 from projections.exports.source import snapshot
@@ -36,6 +35,7 @@ from projections.queries import Cut
 from projections.runner import ProjectionRunner
 from projections.store import ReadStore, active_generation
 from projections.tables import PROJECTION_NAME, tables_for
+from server.demo import load_demo
 
 
 def setup(url: str) -> ReadStore:
@@ -44,7 +44,7 @@ def setup(url: str) -> ReadStore:
         load_demo(app)
         store = ReadStore.for_database(url)
         store.ensure_schema()
-        ProjectionRunner(app, store).catch_up()
+        ProjectionRunner(app.event_log, store).catch_up()
     finally:
         app.close()
     return store

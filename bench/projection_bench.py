@@ -1205,7 +1205,7 @@ def main() -> int:
         )
         store = ReadStore.for_database(url)
         store.ensure_schema()
-        runner = ProjectionRunner(app, store, batch_size=args.batch)
+        runner = ProjectionRunner(app.event_log, store, batch_size=args.batch)
         runner.catch_up()
         analyze(store)
         checks = {"small": check_read_models(app, store, alarms, "small log")}

@@ -219,7 +219,7 @@ def _checks(
     caught_up = f"the surviving projection process caught up (position {pos[0]} of {pos[1]})"
     report.check(pos[0] == pos[1] and runner.alive(), caught_up)
     verify = subprocess.run(
-        [sys.executable, "-m", "ledger.cli", "projections", "verify", "--database-url", db.url],
+        [sys.executable, "-m", "server.cli", "projections", "verify", "--database-url", db.url],
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     report.check(verify.returncode == 0,
@@ -228,7 +228,7 @@ def _checks(
     # The hash chain was extended by both projection processes across the kill -9:
     # recomputed from the raw log, it must agree link for link.
     audit = subprocess.run(
-        [sys.executable, "-m", "ledger.cli", "audit", "verify", "--database-url", db.url],
+        [sys.executable, "-m", "server.cli", "audit", "verify", "--database-url", db.url],
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     report.check(audit.returncode == 0,

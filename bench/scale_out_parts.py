@@ -85,7 +85,7 @@ def _ledger(
 ) -> subprocess.Popen[bytes]:
     LOGS.mkdir(exist_ok=True)
     return subprocess.Popen(
-        [sys.executable, "-m", "ledger.cli", *args],
+        [sys.executable, "-m", "server.cli", *args],
         stdout=subprocess.DEVNULL,
         stderr=(LOGS / f"{log}.log").open("wb"),
         # As in production: only `ledger db upgrade` creates tables.
@@ -289,7 +289,7 @@ def _start_api(db: Database, i: int) -> Proc:
 @contextlib.contextmanager
 def _cluster(db: Database) -> Iterator[tuple[list[Proc], list[Proc]]]:
     upgrade = subprocess.run(
-        [sys.executable, "-m", "ledger.cli", "db", "upgrade", "--database-url", db.url],
+        [sys.executable, "-m", "server.cli", "db", "upgrade", "--database-url", db.url],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     if upgrade.returncode != 0:

@@ -21,7 +21,7 @@ echo "== ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 echo "== mypy --strict"
-.venv/bin/mypy -p ledger -p contracts -p projections
+.venv/bin/mypy -p ledger -p contracts -p projections -p server
 echo "== import-linter (the domain is pure)"
 .venv/bin/lint-imports
 echo "== pytest"

@@ -17,11 +17,11 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from ledger.api.app import create_app
 from ledger.api.auth import ROLES
 from ledger.application.app import LedgerApplication
 from ledger.infrastructure.keys import load_key_material, mint_token
 from ledger.infrastructure.settings import Settings, eventsourcing_env
+from server.app import create_app
 
 PG_URL = os.environ.get("LEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

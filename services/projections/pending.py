@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from contracts.balances import PendingTotal
 from projections.moments import db_moment
 from projections.queries import Cut
-from projections.tables import Tables
+from projections.store import ReadStore, active_generation
+from projections.tables import Tables, tables_for
 
 
 def _still_pending(t: Tables, cut: Cut, dialect: str) -> ColumnElement[bool]:
@@ -89,3 +90,9 @@ def overdue(conn: Connection, t: Tables, now: dt.datetime, limit: int = 100) -> 
         .limit(limit)
     )
     return [str(e) for e in conn.execute(stmt).scalars().all()]
+
+
+def overdue_in(store: ReadStore, now: dt.datetime) -> list[str]:
+    """``overdue`` on the active generation (what the expiry sweeper is handed)."""
+    with store.engine.connect() as conn:
+        return overdue(conn, tables_for(active_generation(conn)), now)

@@ -11,15 +11,15 @@ import datetime as dt
 from collections import defaultdict
 
 from contracts.balances import TrialBalance
-from ledger.application.app import LedgerApplication
 from ledger.domain.money import Leg
 from projections.figures import trial_balance_of
+from projections.log import EventLog
 
 PAGE = 1000
 
 
 def replay_balances(
-    ledger: LedgerApplication,
+    log: EventLog,
     *,
     until_position: int | None = None,
     until_time: dt.datetime | None = None,
@@ -31,12 +31,10 @@ def replay_balances(
     """
     sums: dict[tuple[str, str], int] = defaultdict(int)
     start, last = 1, 0
-    while notes := ledger.recorder.select_notifications(
-        start=start, limit=PAGE, stop=until_position
-    ):
+    while notes := log.select(start, PAGE, until_position):
         for note in notes:
-            event = ledger.mapper.to_domain_event(note)
-            if until_time is not None and event.timestamp > until_time:  # type: ignore[attr-defined]
+            event = log.decode(note)
+            if until_time is not None and event.timestamp > until_time:
                 continue
             last = note.id
             for leg in getattr(event, "legs", ()):

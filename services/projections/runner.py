@@ -8,12 +8,10 @@ import time
 from collections.abc import Callable
 
 from eventsourcing.persistence import Notification
-from eventsourcing.postgres import PostgresApplicationRecorder
-from psycopg.sql import SQL, Identifier
 
-from ledger.application.app import LedgerApplication
 from projections.audit.chainer import AuditChainer
 from projections.leader import Leadership
+from projections.log import EventLog
 from projections.store import ReadStore, active_generation, tracked_position
 from projections.tables import tables_for
 from projections.writer import BatchApplier, Facts, TrackingConflict
@@ -27,13 +25,13 @@ STANDBY_POLL_SECONDS = 1.0
 class ProjectionRunner:
     def __init__(
         self,
-        ledger: LedgerApplication,
+        log: EventLog,
         store: ReadStore,
         *,
         batch_size: int = 500,
         poll_seconds: float = 0.25,
     ) -> None:
-        self.ledger = ledger
+        self.log = log
         self.store = store
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
@@ -43,7 +41,7 @@ class ProjectionRunner:
         self.last_error: str | None = None
         self.leadership = Leadership(store)
         # The hash chain and event feed follow the same log under the same leader.
-        self.audit = AuditChainer(ledger, store, batch_size=batch_size)
+        self.audit = AuditChainer(log, store, batch_size=batch_size)
         # Per generation: a replay into scratch tables must not borrow what the live
         # tables said (verify would then miss a tampered row).
         self._facts: dict[int, Facts] = {}
@@ -64,16 +62,14 @@ class ProjectionRunner:
             if until is not None and start >= until:
                 return 0
             notifications: list[Notification] = list(
-                self.ledger.recorder.select_notifications(
-                    start=start + 1, limit=self.batch_size, stop=until
-                )
+                self.log.select(start + 1, self.batch_size, until)
             )
             if not notifications:
                 return 0
             applier = BatchApplier(conn, tables, self._facts.setdefault(gen, Facts()))
             types = []
             for n in notifications:
-                event = self.ledger.mapper.to_domain_event(n)
+                event = self.log.decode(n)
                 types.append(type(event).__qualname__)
                 applier.apply(event, n.id)
             applier.flush(start, notifications[-1].id)
@@ -113,28 +109,13 @@ class ProjectionRunner:
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="projection-runner", daemon=True)
         self._thread.start()
-        if isinstance(self.ledger.recorder, PostgresApplicationRecorder):
-            threading.Thread(target=self._listen, name="projection-listen", daemon=True).start()
-
-    def _listen(self) -> None:
-        """Wake on the NOTIFY the library's recorder sends with every insert.
-
-        Commits by other processes (API pods) reach a separate projection process at
-        once instead of at the next poll.
-        """
-        recorder = self.ledger.recorder
-        assert isinstance(recorder, PostgresApplicationRecorder)
-        while not self._stop.is_set():
-            try:
-                with recorder.datastore.get_connection() as conn:
-                    conn.execute(SQL("LISTEN {0}").format(Identifier(recorder.channel_name)))
-                    conn.commit()
-                    while not self._stop.is_set():
-                        for _ in conn.notifies(timeout=0.5, stop_after=1):
-                            self._wake.set()
-            except Exception:
-                log.exception("LISTEN connection lost; polling until it is back")
-                self._stop.wait(1.0)
+        # Wakes on appends by any process (PostgreSQL NOTIFY); elsewhere the loop polls.
+        threading.Thread(
+            target=self.log.listen,
+            args=(self.wake, self._stop),
+            name="projection-listen",
+            daemon=True,
+        ).start()
 
     def stop(self) -> None:
         self._stop.set()

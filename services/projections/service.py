@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.concurrency import run_in_threadpool
 
-from ledger.application.app import LedgerApplication
 from ledger.domain.errors import DomainError
 from projections import queries
+from projections.log import EventLog
 from projections.runner import ProjectionRunner
 from projections.store import ReadStore, active_tables
 from projections.tables import PROJECTION_NAME, Tables
@@ -37,13 +37,13 @@ class Read:
 class ReadSide:
     def __init__(
         self,
-        ledger: LedgerApplication,
+        log: EventLog,
         store: ReadStore,
         runner: ProjectionRunner | None = None,
         *,
         max_wait_seconds: float = 5.0,
     ) -> None:
-        self.ledger = ledger
+        self.log = log
         self.store = store
         self.runner = runner
         self.max_wait_seconds = max_wait_seconds
@@ -101,12 +101,12 @@ class ReadSide:
         }
 
     def _head_and_oldest_unapplied(self, at: int) -> tuple[int, dt.datetime | None]:
-        head = self.ledger.log_head()
+        head = self.log.head()
         if head <= at:
             return head, None
-        notes = self.ledger.recorder.select_notifications(start=at + 1, limit=1)
+        notes = self.log.select(at + 1, 1)
         if not notes:
             return head, None
-        event = self.ledger.mapper.to_domain_event(notes[0])
-        timestamp: dt.datetime = event.timestamp  # type: ignore[attr-defined]
+        event = self.log.decode(notes[0])
+        timestamp: dt.datetime = event.timestamp
         return head, timestamp

@@ -18,10 +18,10 @@ from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 
 from ledger.api import policy
-from ledger.api.app import create_app
 from ledger.api.auth import ROLES
 from ledger.application.app import LedgerApplication
 from ledger.infrastructure.keys import KeyMaterial, mint_token
+from server.app import create_app
 from tests.conftest import TEST_JWT_SECRET, app_settings, make_app, token
 
 PROBLEM = "application/problem+json"

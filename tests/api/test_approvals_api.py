@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from ledger.api.app import create_app
 from ledger.application.app import LedgerApplication
 from ledger.application.approval_policy import ApprovalPolicy
 from ledger.infrastructure.settings import eventsourcing_env
+from projections.pending import overdue_in
 from projections.rebuild import verify
-from projections.sweeper import sweep_once
+from server.app import create_app
+from server.sweeper import sweep_once
 from tests.conftest import app_settings
 
 GRANT = 25_000_000_000
@@ -166,7 +167,9 @@ def test_rejected_and_expired_requests_release_their_reservation(
     read_side = client.app.state.read_side  # type: ignore[attr-defined]
     ok(client.get("/v1/approvals/pending", params={"min_position": second["position"]},
                   headers=headers()), 200)  # fmt: skip
-    assert sweep_once(ledger, read_side.store) == [second["entry_id"]]
+    due = lambda now: overdue_in(read_side.store, now)  # noqa: E731
+    expire = lambda entry_id, now: ledger.expire_disbursement(entry_id, now=now)  # noqa: E731
+    assert sweep_once(due, expire) == [second["entry_id"]]
     head = ledger.log_head()
     expired = ok(client.get("/v1/approvals/pending", params={"status": "expired",
                  "min_position": head}, headers=headers()), 200)["items"]  # fmt: skip

@@ -17,8 +17,8 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 
-from ledger.api.app import create_app
 from ledger.application.app import LedgerApplication
+from server.app import create_app
 from tests.conftest import app_settings, make_app, token
 
 PROBLEM = "application/problem+json"

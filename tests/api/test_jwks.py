@@ -20,9 +20,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi.testclient import TestClient
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-from ledger.api.app import create_app
 from ledger.api.auth import KeysUnavailable, TokenVerifier
 from ledger.infrastructure.keys import KeyMaterial
+from server.app import create_app
 from tests.conftest import app_settings, make_app
 
 ISSUER = "https://idp.example/realms/hub-schools"

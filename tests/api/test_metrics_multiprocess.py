@@ -40,7 +40,7 @@ def test_two_workers_aggregate_metrics(tmp_path: Path) -> None:
     env["LEDGER_JWT_SECRET"] = TEST_JWT_SECRET
     bearer = {"Authorization": f"Bearer {token()}"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "ledger.cli", "serve", "--workers", "2", "--port", str(port),
+        [sys.executable, "-m", "server.cli", "serve", "--workers", "2", "--port", str(port),
          "--database-url", f"sqlite:///{tmp_path}/ledger.sqlite3"],
         env=env,
         stdout=subprocess.DEVNULL,

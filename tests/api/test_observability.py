@@ -155,7 +155,7 @@ def test_read_side_metrics_events_processed_and_last_verify(
     store = ReadStore.for_database(store_url) if store_url != "memory://" else None
     if store is not None:
         try:
-            assert verify(ProjectionRunner(ledger, store)) == []
+            assert verify(ProjectionRunner(ledger.event_log, store)) == []
         finally:
             store.close()
     samples = _samples(client.get("/metrics").text)

@@ -13,9 +13,9 @@ import pytest
 
 from ledger.application.app import LedgerApplication
 from ledger.application.unit_of_work import Context
-from ledger.demo import DemoCommand, DemoSummary, demo_commands, load_demo
 from ledger.domain.donor import QUANTITY_NAMES
 from ledger.domain.registry import CODE_PATTERN, REGIONS
+from server.demo import DemoCommand, DemoSummary, demo_commands, load_demo
 from tests.conftest import make_app
 
 GRANT = 25_000_000_000  # 250,000,000 KZT in tiyn

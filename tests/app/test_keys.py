@@ -10,9 +10,9 @@ import jwt
 import pytest
 from typer.testing import CliRunner
 
-from ledger.cli import app
 from ledger.infrastructure.keys import KeyMaterialError, load_key_material
 from ledger.infrastructure.settings import Settings
+from server.cli import app
 
 LONG = "a-production-secret-that-is-long-enough-0123"
 

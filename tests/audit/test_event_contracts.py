@@ -20,10 +20,10 @@ import ledger.domain
 from contracts.events import CATALOGUE, schema_documents
 from contracts.events.payloads import render
 from ledger.application.unit_of_work import Context
-from ledger.demo import load_demo
 from ledger.domain.donor import Donor
 from ledger.domain.registry import registry_id
 from projections.audit.public import CURRENT, TOPIC_TYPES, public_form
+from server.demo import load_demo
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "contracts" / "schemas" / "events"
 

@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from ledger.cli import app as cli
 from projections.replay import replay_balances
+from server.cli import app as cli
 from tests.audit.scenario import record_scenario
 
 
@@ -40,13 +40,13 @@ def test_replay_until_each_moment_equals_known_at(
     assert len(financial) >= 5
     for event in financial:
         moment = event["recorded_at"]
-        by_time = replay_balances(ledger, until_time=_parse(moment))
+        by_time = replay_balances(ledger.event_log, until_time=_parse(moment))
         expected = endpoint(client, headers, recorded["position"], moment)
         assert comparable(by_time.model_dump(mode="json")) == comparable(expected), moment
-        by_position = replay_balances(ledger, until_position=event["position"])
+        by_position = replay_balances(ledger.event_log, until_position=event["position"])
         assert comparable(by_position.model_dump(mode="json")) == comparable(expected)
         assert by_position.balanced
-    whole = replay_balances(ledger)
+    whole = replay_balances(ledger.event_log)
     live = endpoint(client, headers, recorded["position"], None)
     assert comparable(whole.model_dump(mode="json")) == comparable(live)
     cash = {a.account: a.balance for a in whole.accounts}["schools:khromtau:cash"]

@@ -15,7 +15,7 @@ import httpx
 import pytest
 import uvicorn
 
-from ledger.api.app import create_app
+from server.app import create_app
 from tests.conftest import app_settings
 
 

@@ -13,7 +13,7 @@ from eventsourcing.postgres import PostgresDatastore
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from ledger.cli import app as cli
+from server.cli import app as cli
 from tests.audit.scenario import record_scenario
 
 pytestmark = pytest.mark.durable
@@ -134,7 +134,7 @@ def test_a_rewritten_chain_is_caught_by_the_auditors_digest(
         conn.execute(at.events.delete())
         conn.execute(at.refs.delete())
         conn.execute(at.streams.delete())
-    AuditChainer(ledger, store).catch_up()
+    AuditChainer(ledger.event_log, store).catch_up()
     assert verify(client, headers)["ok"] is True  # self-consistent again...
     digest = chained["digest"]
     result = run_cli(store_url, "--digest", f"{digest['position']}:{digest['hash']}")

@@ -13,14 +13,14 @@ import psycopg
 import pytest
 
 from ledger.application.app import LedgerApplication
-from ledger.cli_db import missing, upgrade
 from ledger.infrastructure.settings import Settings, eventsourcing_env
+from server.cli.db import missing, upgrade
 from tests.conftest import PG_URL, require_postgres
 
 
 def _ledger(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "ledger.cli", *args],
+        [sys.executable, "-m", "server.cli", *args],
         capture_output=True,
         text=True,
         timeout=120,

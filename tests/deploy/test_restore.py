@@ -24,7 +24,7 @@ pytestmark = pytest.mark.postgres
 
 def _ledger(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "ledger.cli", *args],
+        [sys.executable, "-m", "server.cli", *args],
         capture_output=True,
         text=True,
         timeout=300,
@@ -53,7 +53,7 @@ def test_dump_restore_into_a_fresh_database_then_verify(pg_schema_url: str, tmp_
         ops = ["commit", "disburse", "spend", "operate", "in-kind", "reverse", "reduce"]
         for i in range(60):
             world.do(ops[i % len(ops)], i, 1_000 + i, i % 300)
-        ProjectionRunner(app, store).catch_up()  # read models and the audit chain
+        ProjectionRunner(app.event_log, store).catch_up()  # read models and the audit chain
         with store.engine.connect() as conn:
             position, link = audit_head(conn)
         digest = f"{position}:{link.hex()}"

@@ -19,8 +19,8 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from ledger.api.app import create_app
-from ledger.demo import load_demo
+from server.app import create_app
+from server.demo import load_demo
 from tests.conftest import IN_CI, PG_URL, app_settings, make_app, require_postgres, token
 
 STANDARDS = Path(__file__).resolve().parents[1] / "standards"

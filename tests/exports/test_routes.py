@@ -16,13 +16,13 @@ from typer.testing import CliRunner
 
 from ledger.application.app import LedgerApplication
 from ledger.application.unit_of_work import Context
-from ledger.cli import app as cli
 from projections.exports import source
 from projections.exports.journal import journal_text
 from projections.exports.source import snapshot
 from projections.queries import Cut
 from projections.runner import ProjectionRunner
 from projections.store import ReadStore
+from server.cli import app as cli
 from tests.conftest import make_app
 from tests.exports.conftest import minor, run, tool
 
@@ -158,7 +158,7 @@ def test_a_stream_is_pinned_to_its_position(app: LedgerApplication, store_url: s
     """Entries recorded while an export streams are not in it, whatever the page size."""
     store = ReadStore.for_database(store_url)
     store.ensure_schema()
-    runner = ProjectionRunner(app, store)
+    runner = ProjectionRunner(app.event_log, store)
 
     def grant(n: int) -> None:
         app.commit_grant(

@@ -46,7 +46,7 @@ def _stream(world: World, stop: threading.Event, done: list[int]) -> None:
 
 def _projection_process(url: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "ledger.cli", "projections", "run", "--database-url", url],
+        [sys.executable, "-m", "server.cli", "projections", "run", "--database-url", url],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -86,7 +86,7 @@ def test_kill_9_projection_process_repeatedly(pg: tuple[str, LedgerApplication, 
     assert positions[-1] > 0, "the killed processes should have made progress"
     assert positions == sorted(positions)
     # Restart once more and let it finish: exactly the replay, nothing twice, nothing skipped.
-    runner = ProjectionRunner(app, store)
+    runner = ProjectionRunner(app.event_log, store)
     runner.catch_up()
     assert _position(store) == app.log_head()
     assert read_balances(store) == legs_balances(app)
@@ -98,7 +98,7 @@ def test_concurrent_writers_miss_no_event(pg: tuple[str, LedgerApplication, Read
     other = make_app(url)  # a second "API process" writing to the same store
     try:
         worlds = [World(app)]
-        runner = ProjectionRunner(app, store, batch_size=7)
+        runner = ProjectionRunner(app.event_log, store, batch_size=7)
         stop = threading.Event()
 
         def follow() -> None:

@@ -23,7 +23,7 @@ def _position(store: ReadStore) -> int:
 def _two_runners_one_leader(store_a: ReadStore, store_b: ReadStore, url: str) -> None:
     app = make_app(url)
     try:
-        a, b = ProjectionRunner(app, store_a), ProjectionRunner(app, store_b)
+        a, b = ProjectionRunner(app.event_log, store_a), ProjectionRunner(app.event_log, store_b)
         a.start()
         deadline = time.monotonic() + 5
         while a.role != "active" and time.monotonic() < deadline:
@@ -73,7 +73,7 @@ def test_postgres_runner_wakes_on_notify_from_another_process(pg_schema_url: str
     store.ensure_schema()
     follower_app, writer_app = make_app(pg_schema_url), make_app(pg_schema_url)
     # A poll this slow means only LISTEN/NOTIFY can make it follow in time.
-    runner = ProjectionRunner(follower_app, store, poll_seconds=60)
+    runner = ProjectionRunner(follower_app.event_log, store, poll_seconds=60)
     try:
         runner.start()
         time.sleep(0.5)

@@ -62,7 +62,7 @@ def test_pending_rows_follow_the_log(
             ctx(), donor="fund", school="hub", programme=None, amount=50_000, currency="KZT",
             value_date=dt.date(2025, 1, 1), reference="AGR",
         ).response["grant_id"])  # fmt: skip
-        live = ProjectionRunner(app, store, batch_size=batch)
+        live = ProjectionRunner(app.event_log, store, batch_size=batch)
         requested: list[UUID] = []
         later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
         for op, pick, amount in steps:
@@ -95,7 +95,7 @@ def test_pending_rows_follow_the_log(
         assert sum(r["amount"] for r in rows if r["status"] == "pending") == (
             app.get_grant(grant).reserved
         )
-        assert verify(ProjectionRunner(app, store, batch_size=3)) == []
+        assert verify(ProjectionRunner(app.event_log, store, batch_size=3)) == []
     finally:
         store.close()
         app.close()

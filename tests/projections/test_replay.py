@@ -171,7 +171,7 @@ def test_live_equals_replay_equals_legs(
     try:
         world = World(app)
         # The live runner follows in small, uneven batches while commands arrive.
-        live = ProjectionRunner(app, store, batch_size=batch)
+        live = ProjectionRunner(app.event_log, store, batch_size=batch)
         for i, step in enumerate(steps):
             world.do(*step)
             if i % follow_every == 0:
@@ -184,7 +184,7 @@ def test_live_equals_replay_equals_legs(
             totals[currency] += balance
         assert all(v == 0 for v in totals.values())
         assert programme_balances(store) == programme_sums_of_postings(store)
-        assert verify(ProjectionRunner(app, store, batch_size=97)) == []
+        assert verify(ProjectionRunner(app.event_log, store, batch_size=97)) == []
     finally:
         store.close()
         app.close()
@@ -197,7 +197,7 @@ def followed(tmp_path: Path) -> Iterator[tuple[LedgerApplication, ReadStore, Pro
     world = World(app)
     for i in range(60):
         world.do(["commit", "disburse", "spend", "reverse", "in-kind"][i % 5], i, 1000 + i, i)
-    runner = ProjectionRunner(app, store)
+    runner = ProjectionRunner(app.event_log, store)
     runner.catch_up()
     yield app, store, runner
     store.close()

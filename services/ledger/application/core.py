@@ -19,6 +19,7 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from ledger.application.approval_policy import ApprovalPolicy
 from ledger.application.committer import GroupCommitter
+from ledger.application.event_log import StoredEventLog
 from ledger.application.periods import PeriodGuard
 from ledger.application.transcodings import (
     DateAsISO,
@@ -76,6 +77,8 @@ class LedgerCore(Application[UUID]):
         # None: every disbursement posts at once (tests, historical imports).
         self.approvals = approvals
         self.periods = PeriodGuard(self.events, period_refresh_seconds)
+        # What the read side follows (its EventLog port).
+        self.event_log = StoredEventLog(self)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -200,7 +203,7 @@ class LedgerCore(Application[UUID]):
         return _read(self, Grant, grant_id)
 
     def log_head(self) -> int:
-        return self.recorder.max_notification_id() or 0
+        return self.event_log.head()
 
 
 def args_without(args: dict[str, Any], *names: str) -> dict[str, Any]:

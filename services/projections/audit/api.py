@@ -216,7 +216,7 @@ async def verify(
 ) -> VerifyReport:
     """Recompute the chain from the raw stored events; OK, or the first position that differs."""
     given = Digest(body.position, body.hash) if body is not None else None
-    report = await run_in_threadpool(verify_chain, rs.ledger, rs.store.engine, given)
+    report = await run_in_threadpool(verify_chain, rs.log, rs.store.engine, given)
     diff = report.first_difference
     return VerifyReport(
         ok=report.ok,

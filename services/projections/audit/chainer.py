@@ -11,12 +11,12 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from ledger.application.app import LedgerApplication
 from projections.audit import tables as at
 from projections.audit.chain import GENESIS, link
 from projections.audit.public import public_form
 from projections.audit.refs import Ref, event_refs, stream_refs
 from projections.bulk import bulk_insert
+from projections.log import EventLog
 from projections.store import ReadStore
 from projections.writer import db_time
 
@@ -33,8 +33,8 @@ def head(conn: Connection) -> tuple[int, bytes]:
 
 
 class AuditChainer:
-    def __init__(self, ledger: LedgerApplication, store: ReadStore, batch_size: int = 500) -> None:
-        self.ledger = ledger
+    def __init__(self, log: EventLog, store: ReadStore, batch_size: int = 500) -> None:
+        self.log = log
         self.store = store
         self.batch_size = batch_size
         self._streams: dict[str, list[Ref]] = {}
@@ -53,16 +53,14 @@ class AuditChainer:
         """Chain the next batch; returns how many events were added."""
         with self.store.engine.begin() as conn:
             position, previous = head(conn)
-            notes = list(
-                self.ledger.recorder.select_notifications(start=position + 1, limit=self.batch_size)
-            )
+            notes = list(self.log.select(position + 1, self.batch_size))
             if not notes:
                 return 0
             rows: list[dict[str, Any]] = []
             ref_rows: list[dict[str, Any]] = []
             new_streams: list[dict[str, Any]] = []
             for note in notes:
-                event = self.ledger.mapper.to_domain_event(note)
+                event = self.log.decode(note)
                 form = public_form(note.topic, event)
                 stream_id = str(note.originator_id)
                 if note.originator_version == 1:
@@ -82,7 +80,7 @@ class AuditChainer:
                         "topic": note.topic,
                         "type": form.type.name,
                         "schema_version": form.type.version,
-                        "recorded_at": db_time(conn, event.timestamp),  # type: ignore[attr-defined]
+                        "recorded_at": db_time(conn, event.timestamp),
                         "actor": form.actor,
                         "idempotency_key": form.idempotency_key,
                         "payload": json.dumps(form.payload, sort_keys=True, ensure_ascii=False),

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, select
 
-from ledger.application.app import LedgerApplication
 from projections.audit import tables as at
 from projections.audit.chain import ALGORITHM, GENESIS, link
+from projections.log import EventLog
 
 PAGE = 1000
 
@@ -72,7 +72,7 @@ def _difference(position: int, value: str, chained: tuple[int, str] | None) -> D
 
 
 def verify_chain(
-    ledger: LedgerApplication,
+    log: EventLog,
     engine: Engine,
     digest: Digest | None = None,
     progress: Callable[[int], None] | None = None,
@@ -84,7 +84,7 @@ def verify_chain(
     found: list[Difference] = []
     previous = GENESIS
     start = 1
-    while notes := ledger.recorder.select_notifications(start=start, limit=PAGE, stop=until):
+    while notes := log.select(start, PAGE, until):
         for note in notes:
             # Chained positions before this stored one are missing from the log.
             if pending is not None and pending[0] < note.id:

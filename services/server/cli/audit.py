@@ -6,30 +6,15 @@ import datetime as dt
 import json
 import re
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
+
+from server.cli.options import AsJson, DatabaseUrl, settings_for
 
 audit_app = typer.Typer(help="Tamper evidence: the chain digest and its verification.")
 
 DIGEST = re.compile(r"^(\d{1,15}):([0-9a-f]{64})$")
-
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        help="Event store URL (default: LEDGER_DATABASE_URL or var/ledger.sqlite3).",
-        envvar="LEDGER_DATABASE_URL",
-    ),
-]
-AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-
-
-def _open(database_url: str | None) -> tuple[Any, Any]:
-    from ledger.cli_support import open_stores
-    from ledger.infrastructure.settings import Settings
-
-    return open_stores(Settings(database_url=database_url) if database_url else Settings())
 
 
 @audit_app.command("digest")
@@ -37,14 +22,14 @@ def digest(database_url: DatabaseUrl = None, as_json: AsJson = False) -> None:
     """Print the chain head (position and hash) to keep outside the system."""
     from projections.audit.chain import ALGORITHM
     from projections.audit.chainer import head
+    from server.bootstrap import build_read_store
 
-    ledger, store = _open(database_url)
+    store = build_read_store(settings_for(database_url))
     try:
         with store.engine.connect() as conn:
             position, value = head(conn)
     finally:
         store.close()
-        ledger.close()
     if as_json:
         typer.echo(json.dumps({"algorithm": ALGORITHM, "position": position, "hash": value.hex()}))
     else:
@@ -70,9 +55,12 @@ def verify(
             typer.echo("--digest must be POSITION:HASH (64 lower-case hex digits)", err=True)
             raise typer.Exit(2)
         given = Digest(int(match.group(1)), match.group(2))
-    ledger, store = _open(database_url)
+    from server.bootstrap import build_ledger, build_read_store
+
+    settings = settings_for(database_url)
+    ledger, store = build_ledger(settings), build_read_store(settings)
     try:
-        report = verify_chain(ledger, store.engine, given)
+        report = verify_chain(ledger.event_log, store.engine, given)
     finally:
         store.close()
         ledger.close()
@@ -112,10 +100,13 @@ def replay(
 
     if until_time is not None and until_time.tzinfo is None:
         until_time = until_time.replace(tzinfo=dt.UTC)
-    ledger, store = _open(database_url)
-    store.close()
+    from server.bootstrap import build_ledger
+
+    ledger = build_ledger(settings_for(database_url))
     try:
-        result = replay_balances(ledger, until_position=until_position, until_time=until_time)
+        result = replay_balances(
+            ledger.event_log, until_position=until_position, until_time=until_time
+        )
     finally:
         ledger.close()
     if as_json:

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from ledger import demo_data as d
 from ledger.application.app import LedgerApplication
 from ledger.application.unit_of_work import Context, Recorded
+from server import demo_data as d
 
 # Phases run one after another; within a phase, lanes run concurrently, each in order.
 REGISTRY, HUBS, SMALL_SCHOOLS, MONEY = range(4)

@@ -1,9 +1,10 @@
 """Records the expiry of pending disbursements past their deadline, releasing their reservation.
 
 Approval is refused after the deadline even before the sweeper runs (the grant
-checks it); the sweeper makes the release a fact in the log. It finds its work in
-the pending read model and records each expiry as a command with a key derived
-from the entry id, so sweepers in several processes record each expiry once.
+checks it); the sweeper makes the release a fact in the log. It is handed two
+callables: where to find overdue requests (the pending read model) and how to
+record one expiry (a write-side command keyed by the entry id, so sweepers in several
+processes record each expiry once).
 """
 
 from __future__ import annotations
@@ -11,28 +12,24 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from collections.abc import Callable
 from uuid import UUID
 
-from ledger.application.app import LedgerApplication
 from ledger.domain.errors import DomainError
-from projections.pending import overdue
-from projections.store import ReadStore, active_generation
-from projections.tables import tables_for
 
-log = logging.getLogger("projections.sweeper")
+log = logging.getLogger("server.sweeper")
+
+Due = Callable[[dt.datetime], list[str]]
+Expire = Callable[[UUID, dt.datetime], object]
 
 
-def sweep_once(
-    ledger: LedgerApplication, store: ReadStore, now: dt.datetime | None = None
-) -> list[str]:
-    """Expire every overdue pending disbursement the read models know of; returns their ids."""
+def sweep_once(due: Due, expire: Expire, now: dt.datetime | None = None) -> list[str]:
+    """Expire every overdue pending disbursement ``due`` names; returns their ids."""
     moment = now or dt.datetime.now(dt.UTC)
-    with store.engine.connect() as conn:
-        due = overdue(conn, tables_for(active_generation(conn)), moment)
     expired = []
-    for entry_id in due:
+    for entry_id in due(moment):
         try:
-            ledger.expire_disbursement(UUID(entry_id), now=moment)
+            expire(UUID(entry_id), moment)
         except DomainError as e:
             # Approved or rejected meanwhile (the read side had not caught up): fine.
             log.info("not expired: %s (%s)", entry_id, e.detail)
@@ -42,11 +39,9 @@ def sweep_once(
 
 
 class ExpirySweeper:
-    def __init__(
-        self, ledger: LedgerApplication, store: ReadStore, interval_seconds: float = 60.0
-    ) -> None:
-        self.ledger = ledger
-        self.store = store
+    def __init__(self, due: Due, expire: Expire, interval_seconds: float = 60.0) -> None:
+        self.due = due
+        self.expire = expire
         self.interval_seconds = interval_seconds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -63,7 +58,7 @@ class ExpirySweeper:
     def _loop(self) -> None:
         while not self._stop.wait(self.interval_seconds):
             try:
-                sweep_once(self.ledger, self.store)
+                sweep_once(self.due, self.expire)
             except Exception:
                 # A transient store error must not end the sweeping; next round retries.
                 log.exception("expiry sweep failed")

@@ -15,22 +15,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import typer
 
-from ledger.infrastructure.settings import Settings, eventsourcing_env
+from ledger.infrastructure.settings import Settings
+from server.cli.options import DatabaseUrl, settings_for
 
 db_app = typer.Typer(help="Storage: create or check the event store and read models.")
-
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        help="postgresql://user@host/db[?schema=s] or sqlite:///path",
-        envvar="LEDGER_DATABASE_URL",
-    ),
-]
-
-
-def _settings(database_url: str | None) -> Settings:
-    return Settings(database_url=database_url) if database_url else Settings()
 
 
 def _postgres(url: str) -> tuple[str, str | None] | None:
@@ -74,23 +62,17 @@ def upgrade(settings: Settings) -> list[str]:
 
 
 def _create_tables(settings: Settings) -> None:
-    from ledger.application.app import LedgerApplication
-    from projections.store import ReadStore
+    from server.bootstrap import build_ledger, build_read_store
 
     # Constructing the application creates the event store tables. Serving pods set
     # LEDGER_CREATE_TABLE=n (the library reads the application-prefixed name first),
     # so that only this step issues DDL: say "y" under both names here.
-    env = {**eventsourcing_env(settings.database_url, pool_size=1), **_create_table("y")}
-    ledger = LedgerApplication(env)
+    ledger = build_ledger(settings, env=_create_table("y"), pool_size=1)
     try:
         ledger.log_head()
     finally:
         ledger.close()
-    store = ReadStore.for_database(settings.projections_url or settings.database_url)
-    try:
-        store.ensure_schema()
-    finally:
-        store.close()
+    build_read_store(settings).close()
 
 
 def _create_table(flag: str) -> dict[str, str]:
@@ -103,21 +85,19 @@ def missing(settings: Settings) -> list[str]:
     """What is not there yet (empty: ready to serve). Creates nothing."""
     from sqlalchemy import inspect
 
-    from ledger.application.app import LedgerApplication
-    from projections.store import ReadStore
     from projections.tables import active
+    from server.bootstrap import build_ledger, build_read_store
 
     problems: list[str] = []
-    env = {**eventsourcing_env(settings.database_url, pool_size=1), **_create_table("n")}
     try:
-        ledger = LedgerApplication(env)
+        ledger = build_ledger(settings, env=_create_table("n"), pool_size=1)
         try:
             ledger.log_head()
         finally:
             ledger.close()
     except Exception as e:
         problems.append(f"event store: {type(e).__name__}: {str(e).splitlines()[0][:200]}")
-    store = ReadStore.for_database(settings.projections_url or settings.database_url)
+    store = build_read_store(settings, ensure_schema=False)
     try:
         with store.engine.connect() as conn:
             if not inspect(conn).has_table(active.name):
@@ -132,7 +112,7 @@ def missing(settings: Settings) -> list[str]:
 @db_app.command("upgrade")
 def upgrade_command(database_url: DatabaseUrl = None) -> None:
     """Create the event store and read-model tables if missing (idempotent; run before serving)."""
-    for line in upgrade(_settings(database_url)):
+    for line in upgrade(settings_for(database_url)):
         typer.echo(f"db: {line}")
     typer.echo("db: up to date")
 
@@ -145,7 +125,7 @@ def check_command(
     ] = 0.0,
 ) -> None:
     """Exit 0 if the storage exists, else 1 (an init container waits on the upgrade Job)."""
-    settings = _settings(database_url)
+    settings = settings_for(database_url)
     deadline = time.monotonic() + wait
     while (problems := missing(settings)) and time.monotonic() < deadline:
         time.sleep(2.0)

@@ -11,10 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from prometheus_client import Gauge
+from prometheus_client import CollectorRegistry, Gauge
 from sqlalchemy import case, func, select
 
-from ledger.observability.metrics import Metrics
 from projections.figures import group_numbers
 from projections.moments import db_moment
 from projections.queries import programme_balance_rows
@@ -24,8 +23,7 @@ MONEY = "minor units of the currency (tiyn for KZT)"
 
 
 class BusinessGauges:
-    def __init__(self, metrics: Metrics) -> None:
-        r = metrics.registry
+    def __init__(self, r: CollectorRegistry) -> None:
 
         def gauge(name: str, what: str, labels: list[str]) -> Gauge:
             # Computed by whichever process is scraped: its latest value wins.

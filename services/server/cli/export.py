@@ -15,18 +15,12 @@ from typing import Annotated, TextIO
 
 import typer
 
+from server.cli.options import DatabaseUrl, settings_for
+
 export_app = typer.Typer(
     help="Exports: hledger/ledger journal, CSV, IATI XML, 360Giving JSON.", no_args_is_help=True
 )
 
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        help="Event store URL (as for `ledger serve`).",
-        envvar="LEDGER_DATABASE_URL",
-    ),
-]
 AsOf = Annotated[
     dt.datetime | None,
     typer.Option("--as-of", formats=["%Y-%m-%d"], help="Value-date cut-off (YYYY-MM-DD)."),
@@ -49,17 +43,17 @@ def run_export(
     out: TextIO,
 ) -> int:  # fmt: skip
     """Write one export to ``out``; returns the log position it reflects."""
-    from ledger.cli_support import open_stores
-    from ledger.infrastructure.settings import Settings
     from projections.exports.routes import PRODUCERS
     from projections.exports.source import snapshot
     from projections.queries import Cut
     from projections.runner import ProjectionRunner
+    from server.bootstrap import build_ledger, build_read_store
 
-    settings = Settings(database_url=database_url) if database_url else Settings()
-    ledger, store = open_stores(settings)
+    settings = settings_for(database_url)
+    store = build_read_store(settings)
+    ledger = build_ledger(settings)
     try:
-        runner = ProjectionRunner(ledger, store)
+        runner = ProjectionRunner(ledger.event_log, store)
         if runner.leadership.try_acquire():
             try:
                 runner.catch_up()

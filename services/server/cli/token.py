@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from typing import Annotated
 
@@ -12,6 +11,7 @@ import typer
 from ledger.api.auth import ROLES, SUBJECT
 from ledger.infrastructure.keys import KeyMaterialError, load_key_material, mint_token
 from ledger.infrastructure.settings import Settings
+from server.cli.options import DatabaseUrl, settings_for
 
 _TTL = re.compile(r"^(\d{1,7})([smhd]?)$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -46,14 +46,7 @@ def token(
     ],
     sub: Annotated[str, typer.Option("--sub", help="Subject: who the token is for.")],
     ttl: Annotated[str, typer.Option(help="Lifetime: seconds, or 90m, 8h, 30d.")] = "8h",
-    database_url: Annotated[
-        str | None,
-        typer.Option(
-            "--database-url",
-            help="Locates the data folder holding the local secret (as for serve).",
-            envvar="LEDGER_DATABASE_URL",
-        ),
-    ] = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Mint a bearer token signed with the configured (or local) HS256 secret.
 
@@ -68,10 +61,10 @@ def token(
         msg = "1..64 of [A-Za-z0-9._@-]"
         raise typer.BadParameter(msg, param_hint="--sub")
     lifetime = parse_ttl(ttl)
-    if database_url:
-        os.environ["LEDGER_DATABASE_URL"] = database_url
     try:
-        keys = load_key_material(Settings(), announce=lambda m: typer.echo(m, err=True))
+        keys = load_key_material(
+            settings_for(database_url), announce=lambda m: typer.echo(m, err=True)
+        )
         typer.echo(mint_token(keys, sub, sorted(set(role)), lifetime))
     except KeyMaterialError as e:
         typer.echo(f"ledger: cannot mint a token: {e}", err=True)

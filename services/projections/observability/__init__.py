@@ -1,0 +1,1 @@
+"""What the read side reports to Prometheus: its position and lag, and business figures."""

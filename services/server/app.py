@@ -1,0 +1,100 @@
+"""The FastAPI application: wiring only; behaviour lives in the routes and the application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from ledger import __version__
+from ledger.api import access, problems
+from ledger.api.routes import approvals, entries, periods, registry
+from ledger.application.app import LedgerApplication
+from ledger.application.committer import CommitReport
+from ledger.infrastructure.settings import Settings
+from ledger.observability.logs import RequestLog, configure_logging
+from ledger.observability.middleware import RequestMetrics
+from projections import api as projections_api
+from projections import approvals_api
+from projections.audit import api as audit_api
+from projections.exports import routes as exports_routes
+from projections.observability.business import BusinessGauges
+from projections.observability.gauges import ProjectionGauges
+from server import probes
+from server.bootstrap import System, build
+
+
+def create_app(
+    settings: Settings | None = None, *, ledger: LedgerApplication | None = None
+) -> FastAPI:
+    """Build the API; pass ``ledger`` to share an application (tests, demo loading)."""
+    settings = settings or Settings()
+    configure_logging()
+    # First, so a production start without key material fails before opening anything.
+    verifier = access.verifier_for(settings)
+    system = build(settings, ledger=ledger)
+    _observe(system)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        system.start()
+        try:
+            yield
+        finally:
+            system.stop()
+            await system.store.async_engine.dispose()
+            system.close()
+
+    app = FastAPI(
+        title="Grant ledger",
+        version=__version__,
+        description="Event-sourced grant and funding ledger for the hub-school programme. "
+        "Amounts are integers in minor units (tiyn for KZT).",
+        lifespan=lifespan,
+    )
+    metrics = system.metrics
+    app.state.ledger = system.ledger
+    app.state.metrics = metrics
+    app.state.projection_gauges = ProjectionGauges(metrics.registry)
+    app.state.business_gauges = BusinessGauges(metrics.registry)
+    app.state.read_side = system.read_side
+    problems.install(app)
+    for router in (
+        registry.router,
+        entries.router,
+        projections_api.router,
+        audit_api.router,
+        exports_routes.router,
+        probes.router,
+        approvals.router,
+        periods.router,
+        approvals_api.router,
+    ):
+        app.include_router(router)
+    access.install(app, settings, verifier)  # strict JSON, body limit, access control
+    # Added last, so outermost: they also see refusals made by the body limit.
+    app.add_middleware(RequestMetrics, metrics=metrics)
+    app.add_middleware(RequestLog)
+    return app
+
+
+def _observe(system: System) -> None:
+    """Commit and projection metrics, reported by the two sides' listener hooks."""
+    metrics = system.metrics
+
+    def observe_commit(report: CommitReport) -> None:
+        metrics.commit_batch_size.observe(report.commands)
+        metrics.commit_duration.observe(report.seconds)
+        for event_type in report.event_types:
+            metrics.events_appended.labels(event_type).inc()
+
+    system.ledger.committer.listeners.append(observe_commit)
+    system.on_close.append(lambda: system.ledger.committer.listeners.remove(observe_commit))
+
+    def observe_batch(types: list[str]) -> None:
+        for event_type in types:
+            metrics.events_processed.labels("ledger", event_type).inc()
+
+    if system.runner is not None:
+        system.runner.on_batch.append(observe_batch)

@@ -1,0 +1,33 @@
+"""What every command shares: the one ``--database-url`` option, ``--json``, and settings."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from ledger.infrastructure.settings import Settings
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="Event store: sqlite:///path (default var/ledger.sqlite3), "
+        "postgresql://user@host/db[?schema=s], or memory://. "
+        "Read models live beside it.",
+        envvar="LEDGER_DATABASE_URL",
+    ),
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def settings_for(database_url: str | None, *, export: bool = False) -> Settings:
+    """Settings from the environment, with ``--database-url`` over ``LEDGER_DATABASE_URL``.
+
+    ``export`` also writes it to the environment, so processes started from this one
+    (uvicorn's workers) build the same settings.
+    """
+    if database_url and export:
+        os.environ["LEDGER_DATABASE_URL"] = database_url
+    return Settings(database_url=database_url) if database_url else Settings()
