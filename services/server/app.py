@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from ledger import __version__
 from ledger.api import access, problems
@@ -23,6 +24,9 @@ from projections.observability.business import BusinessGauges
 from projections.observability.gauges import ProjectionGauges
 from server import probes
 from server.bootstrap import System, build
+
+# Swagger UI and ReDoc scripts, served from the package (no CDN).
+DOCS_ASSETS = "/docs/static"
 
 
 def create_app(
@@ -46,7 +50,10 @@ def create_app(
             await system.store.async_engine.dispose()
             system.close()
 
-    app = FastAPI(
+    app = FastAPIOffline(
+        static_url=DOCS_ASSETS,
+        # Swagger UI would otherwise send the schema to its public validator.
+        swagger_ui_parameters={"validatorUrl": None},
         title="Grant ledger",
         version=__version__,
         description="Event-sourced grant and funding ledger for the hub-school programme. "

@@ -42,6 +42,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/docs"): PUBLIC,
     ("GET", "/docs/oauth2-redirect"): PUBLIC,
     ("GET", "/redoc"): PUBLIC,
+    ("GET", "/docs/static"): PUBLIC,  # the docs pages' own scripts and styles
     ("GET", "/metrics"): SCRAPE,
     # -- registry ------------------------------------------------------------------
     ("POST", "/v1/donors"): RECORD,
