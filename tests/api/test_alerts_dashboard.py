@@ -38,7 +38,7 @@ def _run(*args: str) -> str:
 
 def test_rules_are_valid_and_their_unit_tests_pass() -> None:
     promtool = _promtool()
-    assert "SUCCESS: 6 rules found" in _run(promtool, "check", "rules", RULES.name)
+    assert "SUCCESS: 9 rules found" in _run(promtool, "check", "rules", RULES.name)
     assert "SUCCESS" in _run(promtool, "test", "rules", "ledger-rules-test.yml")
 
 
@@ -64,5 +64,5 @@ def test_dashboard_and_rules_use_only_exposed_metrics(client: TestClient, header
     unknown = sorted(m for m in used if not _known(m, exposed))
     assert unknown == []
     titles = " ".join(p["title"] for p in dashboard["panels"]).lower()
-    for topic in ("donor", "region", "latency", "lag", "errors"):
+    for topic in ("donor", "region", "latency", "lag", "errors", "four eyes", "auth refusals"):
         assert topic in titles
