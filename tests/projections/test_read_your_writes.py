@@ -30,7 +30,9 @@ def unfollowed(tmp_path: Any) -> Iterator[tuple[TestClient, Any]]:
 def test_a_read_waits_for_the_head_as_of_its_arrival(unfollowed: tuple[TestClient, Any]) -> None:
     client, ledger = unfollowed
     recorded = client.post(
-        "/v1/donors", json={"code": "aitas", "name": "AITAS"}, headers={"Idempotency-Key": "donor-0001"}
+        "/v1/donors",
+        json={"code": "aitas", "name": "AITAS"},
+        headers={"Idempotency-Key": "donor-0001"},
     )
     assert recorded.status_code == 201, recorded.text
     position = recorded.json()["position"]
