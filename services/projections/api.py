@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
@@ -47,9 +47,26 @@ CODE = r"^[a-z0-9][a-z0-9-]{1,63}$"
 MAX_POSITION = 2**63 - 1
 
 
-def read_side(request: Request) -> ReadSide:
+def read_side(
+    request: Request,
+    consistency: Annotated[
+        Literal["read-your-writes", "eventual"],
+        Query(
+            description="read-your-writes (default): wait, at most the server's read wait, "
+            "until the read models reach the log head as it was when the request arrived, so "
+            "every entry recorded before it is included. eventual: answer from wherever the "
+            "read models are now (the answer's `position` says where)."
+        ),
+    ] = "read-your-writes",
+) -> ReadSide:
     rs: ReadSide = request.app.state.read_side
-    return rs
+    return rs if consistency == "read-your-writes" else rs.eventual
+
+
+def current_read_side(request: Request) -> ReadSide:
+    """For questions about the read side itself (status): never waits for the head."""
+    rs: ReadSide = request.app.state.read_side
+    return rs.eventual
 
 
 def cut(
@@ -264,5 +281,7 @@ async def journal(
 
 
 @router.get("/projections/status", response_model=ProjectionsStatus)
-async def projections_status(rs: RS) -> ProjectionsStatus:
+async def projections_status(
+    rs: Annotated[ReadSide, Depends(current_read_side)],
+) -> ProjectionsStatus:
     return ProjectionsStatus(projections=[ProjectionStatus.model_validate(await rs.status())])

@@ -42,11 +42,25 @@ class ReadSide:
         runner: ProjectionRunner | None = None,
         *,
         max_wait_seconds: float = 5.0,
+        read_your_writes: bool = True,
     ) -> None:
         self.log = log
         self.store = store
         self.runner = runner
         self.max_wait_seconds = max_wait_seconds
+        # A read that names no position waits (bounded) for the log head as of its
+        # arrival, so a caller always sees what it has just recorded, through any process.
+        self.read_your_writes = read_your_writes
+
+    @property
+    def eventual(self) -> ReadSide:
+        """The same read side answering from wherever the read models are (no wait)."""
+        if not self.read_your_writes:
+            return self
+        return ReadSide(
+            self.log, self.store, self.runner,
+            max_wait_seconds=self.max_wait_seconds, read_your_writes=False,
+        )  # fmt: skip
 
     async def wait_for(
         self,
@@ -57,6 +71,8 @@ class ReadSide:
     ) -> int:
         """Where ``position`` says the model is, once it reflects ``min_position`` (bounded)."""
         deadline = time.monotonic() + self.max_wait_seconds
+        if min_position is None and self.read_your_writes:
+            min_position = await run_in_threadpool(self.log.head)
         while True:
             at = await position(conn)
             if min_position is None or at >= min_position:
@@ -83,7 +99,7 @@ class ReadSide:
             yield Read(conn, found[0], at)
 
     async def status(self) -> dict[str, object]:
-        async with self.read() as r:
+        async with self.eventual.read() as r:
             generation, at = r.tables.generation, r.position
         head, oldest = await run_in_threadpool(self._head_and_oldest_unapplied, at)
         lag_seconds = 0.0

@@ -17,7 +17,7 @@ from contracts.audit import AuditDigest, Difference, HistoryPage, VerifyReport, 
 from contracts.events.envelope import EventPage
 from contracts.problems import Problem
 from ledger.domain.errors import InvalidValue, NotFound
-from projections.api import RS
+from projections.api import RS, current_read_side
 from projections.audit import queries
 from projections.audit.chain import ALGORITHM, GENESIS
 from projections.audit.public import CURRENT
@@ -105,7 +105,7 @@ async def events(
 )
 async def event_stream(
     request: Request,
-    rs: RS,
+    rs: Annotated[ReadSide, Depends(current_read_side)],
     flt: Filter,
     after: Annotated[
         int | None, Query(ge=0, le=10**15, description="Start after this position.")
