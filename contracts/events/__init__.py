@@ -10,5 +10,15 @@ from __future__ import annotations
 
 from contracts.events.envelope import EventPage, EventRecord, PublicLeg
 from contracts.events.payloads import CATALOGUE, PublicType, schema_documents
+from contracts.events.stored import STORED_TYPES, StoredType
 
-__all__ = ["CATALOGUE", "EventPage", "EventRecord", "PublicLeg", "PublicType", "schema_documents"]
+__all__ = [
+    "CATALOGUE",
+    "STORED_TYPES",
+    "EventPage",
+    "EventRecord",
+    "PublicLeg",
+    "PublicType",
+    "StoredType",
+    "schema_documents",
+]

@@ -14,6 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from contracts.events.stored import STORED_TYPES
+
 SCHEMA_BASE = "urn:grant-ledger:event"
 
 
@@ -236,6 +238,13 @@ CATALOGUE: tuple[PublicType, ...] = (
     _t("period.closed", 1, PeriodClosedV1, "A month or quarter closed for entries."),
     _t("period.reopened", 1, PeriodReopenedV1, "A closed period reopened, with a reason."),
 )
+
+# Every stored type is published and nothing is published that is never stored: a new
+# event class fails here at import, before any consumer meets it.
+_unmatched = {t.public for t in STORED_TYPES} ^ {t.name for t in CATALOGUE}
+if _unmatched:
+    msg = f"stored types and published types differ: {sorted(_unmatched)}"
+    raise RuntimeError(msg)
 
 
 def schema_documents() -> dict[str, dict[str, Any]]:

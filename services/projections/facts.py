@@ -1,38 +1,28 @@
 """What the read side takes from each stored event: entry facts and registry rows.
 
-Matching is by event class name, the stable part of a stored event's topic, so the
-read side depends on the events' recorded shape, not on the aggregates' code.
+Matching is by event class name, the stable part of a stored event's topic, through the
+catalogue of stored types in contracts; the read side depends on the events' recorded
+shape, not on the aggregates' code.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from contracts.events.stored import BY_NAME, STORED_TYPES, StoredType
+
 # Events that change no balance and no registry row of the read side.
 IGNORED = frozenset(
-    {
-        "SchoolAccount.Opened",
-        "SchoolAccount.FundsReceived",
-        "SchoolAccount.FundsWithdrawn",
-        "EntryLocator.Registered",
-        "IdempotencyClaim.Claimed",
-        "FiscalCalendar.Started",
-        "FiscalCalendar.PeriodClosed",
-        "FiscalCalendar.PeriodReopened",
-    }
+    t.name for t in STORED_TYPES if t.entry is None and t.registry is None and t.pending is None
 )
 
-# Decisions on a pending disbursement -> the status each leaves. The events are
-# defined by the grant's PendingDisbursements part, hence matched by their own name.
-PENDING_PREFIX = "PendingDisbursements."
-DECISIONS = {
-    PENDING_PREFIX + "DisbursementApproved": "approved",
-    PENDING_PREFIX + "DisbursementRejected": "rejected",
-    PENDING_PREFIX + "DisbursementExpired": "expired",
-}
+
+def stored_type(event: object) -> StoredType | None:
+    return BY_NAME.get(event_name(event))
 
 
 @dataclass
@@ -87,69 +77,69 @@ def _base(event: Any, kind: str, **extra: Any) -> EntryFacts:
     )
 
 
+# The fields each entry-recording type adds to the common ones, by public name.
+ENTRY_FIELDS: dict[str, Callable[[Any], dict[str, Any]]] = {
+    "grant.committed": lambda e: {
+        "grant_id": str(e.originator_id), "donor": e.donor, "school": e.school,
+        "programme": e.programme, "reference": e.reference,
+    },
+    "grant.disbursed": lambda e: {
+        "grant_id": str(e.originator_id), "reference": e.payment_reference,
+    },
+    # The entry is the pending one, posted now; the approver records it.
+    "disbursement.approved": lambda e: {
+        "grant_id": str(e.originator_id), "reference": e.payment_reference,
+        "reason": e.reason, "details": {"requested_by": e.requested_by, "approved_by": e.actor},
+    },
+    "grant.reduced": lambda e: {"grant_id": str(e.originator_id), "reason": e.reason},
+    "expenditure.recorded": lambda e: {
+        "category": e.category, "reference": e.reference,
+        "details": {"description": e.description},
+    },
+    "operating-cost.covered": lambda e: {
+        "category": e.category, "programme": e.programme, "reference": e.reference,
+        "details": {"description": e.description},
+    },
+    "in-kind.contributed": lambda e: {
+        "category": e.kind, "school": e.school, "programme": e.programme,
+        "details": {"valuation_basis": e.valuation_basis, "quantities": e.quantities},
+    },
+    "entry.reversed": lambda e: {"reason": e.reason, "reverses": str(e.entry_id)},
+}  # fmt: skip
+
+REGISTRY_ROWS: dict[str, Callable[[Any], dict[str, Any]]] = {
+    "donors": lambda e: {"code": e.code, "name": e.name},
+    "programmes": lambda e: {"code": e.code, "name": e.name},
+    "schools": lambda e: {
+        "code": e.code, "name": e.name, "school_type": e.school_type,
+        "region": e.region, "district": e.district, "hub": e.hub_code,
+    },
+}  # fmt: skip
+
+
 def entry_facts(event: Any) -> EntryFacts | None:
     """The journal entry an event records, or None if it records none."""
-    name = event_name(event)
-    if name == "Grant.Committed":
-        return _base(
-            event, "commitment", grant_id=str(event.originator_id), donor=event.donor,
-            school=event.school, programme=event.programme, reference=event.reference,
-        )  # fmt: skip
-    if name == "Grant.Disbursed":
-        return _base(
-            event, "disbursement", grant_id=str(event.originator_id),
-            reference=event.payment_reference,
-        )  # fmt: skip
-    if name == PENDING_PREFIX + "DisbursementApproved":
-        # The entry is the pending one, posted now; the approver records it.
-        return _base(
-            event, "disbursement", grant_id=str(event.originator_id),
-            reference=event.payment_reference, reason=event.reason,
-            details={"requested_by": event.requested_by, "approved_by": event.actor},
-        )  # fmt: skip
-    if name == "Grant.Reduced":
-        return _base(event, "reduction", grant_id=str(event.originator_id), reason=event.reason)
-    if name == "SchoolAccount.ExpenditureRecorded":
-        return _base(
-            event, "expenditure", category=event.category, reference=event.reference,
-            details={"description": event.description},
-        )  # fmt: skip
-    if name == "Donor.OperatingCostCovered":
-        return _base(
-            event, "operating-cost", category=event.category, programme=event.programme,
-            reference=event.reference, details={"description": event.description},
-        )  # fmt: skip
-    if name == "Donor.InKindContributed":
-        return _base(
-            event, "in-kind", category=event.kind, school=event.school,
-            programme=event.programme,
-            details={"valuation_basis": event.valuation_basis, "quantities": event.quantities},
-        )  # fmt: skip
-    if name.endswith(".EntryReversed"):
-        facts = _base(event, "reversal", reason=event.reason, reverses=str(event.entry_id))
+    stored = stored_type(event)
+    if stored is None or stored.entry is None:
+        return None
+    facts = _base(event, stored.entry, **ENTRY_FIELDS[stored.public](event))
+    if stored.entry == "reversal":
         facts.entry_id = str(event.reversal_entry_id)
-        return facts
-    return None
+    return facts
 
 
 def registry_row(event: Any) -> tuple[str, dict[str, Any]] | None:
     """(table, row) for a registration event, else None."""
-    name = event_name(event)
-    if name == "Donor.Registered":
-        return "donors", {"code": event.code, "name": event.name}
-    if name == "Programme.Registered":
-        return "programmes", {"code": event.code, "name": event.name}
-    if name == "School.Registered":
-        return "schools", {
-            "code": event.code, "name": event.name, "school_type": event.school_type,
-            "region": event.region, "district": event.district, "hub": event.hub_code,
-        }  # fmt: skip
-    return None
+    stored = stored_type(event)
+    if stored is None or stored.registry is None:
+        return None
+    return stored.registry, REGISTRY_ROWS[stored.registry](event)
 
 
 def pending_request(event: Any) -> dict[str, Any] | None:
     """The pending-table row a disbursement request opens (donor/school added later)."""
-    if event_name(event) != PENDING_PREFIX + "DisbursementRequested":
+    stored = stored_type(event)
+    if stored is None or stored.pending != "pending":
         return None
     return {
         "entry_id": str(event.entry_id), "grant_id": str(event.originator_id),
@@ -163,10 +153,10 @@ def pending_request(event: Any) -> dict[str, Any] | None:
 
 def pending_decision(event: Any) -> dict[str, Any] | None:
     """How a decision changes a pending row: status, by whom, when, why."""
-    status = DECISIONS.get(event_name(event))
-    if status is None:
+    stored = stored_type(event)
+    if stored is None or stored.pending in (None, "pending"):
         return None
     return {
-        "entry_id": str(event.entry_id), "status": status, "decided_by": event.actor,
+        "entry_id": str(event.entry_id), "status": stored.pending, "decided_by": event.actor,
         "decided_at": event.timestamp, "decision_reason": getattr(event, "reason", None),
     }  # fmt: skip

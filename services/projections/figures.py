@@ -11,6 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from contracts.balances import AccountBalance, CurrencyTotal, TrialBalance
+from ledger.domain import chart
 
 # (account, kind, currency, sum of amounts)
 Row = tuple[str, str, str, int]
@@ -48,22 +49,21 @@ class DonorNumbers:
 
 def school_numbers(school: str, rows: list[Row]) -> dict[str, SchoolNumbers]:
     by_currency: dict[str, SchoolNumbers] = defaultdict(SchoolNumbers)
-    cash, receivable = f"schools:{school}:cash", f"commitments:receivable:{school}"
-    spent, inkind = f"schools:{school}:spent:", f"schools:{school}:inkind:"
     for account, kind, currency, amount in rows:
         n = by_currency[currency]
-        if account == receivable:
+        name = chart.parse(account)
+        if name is None or name.holder != "school" or name.code != school:
+            continue
+        if name.bucket == chart.RECEIVABLE:
             n.outstanding += amount
-        elif account == cash:
+        elif name.bucket == chart.CASH:
             n.cash += amount
             if kind == "disbursement":
                 n.received += amount
-        elif account.startswith(spent):
-            category = account.removeprefix(spent)
-            n.spent_by_category[category] = n.spent_by_category.get(category, 0) + amount
-        elif account.startswith(inkind):
-            kind_name = account.removeprefix(inkind)
-            n.in_kind_by_kind[kind_name] = n.in_kind_by_kind.get(kind_name, 0) + amount
+        elif name.bucket == chart.SPENT:
+            n.spent_by_category[name.detail] = n.spent_by_category.get(name.detail, 0) + amount
+        elif name.bucket == chart.INKIND:
+            n.in_kind_by_kind[name.detail] = n.in_kind_by_kind.get(name.detail, 0) + amount
     for n in by_currency.values():
         # Net commitment = what is still owed + what has been paid.
         n.committed = n.outstanding + n.received
@@ -77,13 +77,16 @@ def donor_numbers(donor: str, rows: list[Row]) -> dict[str, DonorNumbers]:
     # Donor-side accounts carry credits, so figures are the negated balances.
     for account, _, currency, amount in rows:
         n = by_currency[currency]
-        if account == f"donors:{donor}:disbursed":
+        name = chart.parse(account)
+        if name is None or name.holder != "donor" or name.code != donor:
+            continue
+        if name.bucket == chart.DISBURSED:
             n.disbursed -= amount
-        elif account == f"commitments:pledged:{donor}":
+        elif name.bucket == chart.PLEDGED:
             n.undisbursed -= amount
-        elif account == f"donors:{donor}:operating":
+        elif name.bucket == chart.OPERATING:
             n.operating -= amount
-        elif account == f"donors:{donor}:inkind":
+        elif name.bucket == chart.INKIND:
             n.in_kind -= amount
     return dict(sorted(by_currency.items()))
 
@@ -103,18 +106,20 @@ def group_numbers(rows: list[Row]) -> dict[str, GroupNumbers]:
     by_currency: dict[str, GroupNumbers] = defaultdict(GroupNumbers)
     for account, kind, currency, amount in rows:
         n = by_currency[currency]
-        parts = account.split(":")
-        if parts[0] == "commitments" and parts[1] == "receivable":
+        name = chart.parse(account)
+        if name is None:
+            continue
+        if name.bucket == chart.RECEIVABLE:
             n.committed += amount  # outstanding part; disbursements added below
-        elif parts[0] == "schools" and parts[2] == "cash":
+        elif name.holder == "school" and name.bucket == chart.CASH:
             n.cash += amount
             if kind == "disbursement":
                 n.disbursed += amount
-        elif parts[0] == "schools" and parts[2] == "spent":
+        elif name.holder == "school" and name.bucket == chart.SPENT:
             n.spent += amount
-        elif parts[0] == "operations":
+        elif name.holder == "operations":
             n.operating += amount
-        elif parts[0] in ("schools", "programmes") and parts[2] == "inkind":
+        elif name.holder in ("school", "programme") and name.bucket == chart.INKIND:
             n.in_kind += amount
     for n in by_currency.values():
         n.committed += n.disbursed

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ledger.domain import chart
 from projections.figures import Row
 from projections.moments import db_moment
 from projections.tables import PROJECTION_NAME, Tables
@@ -63,8 +64,8 @@ async def donor_rows(conn: AsyncConnection, t: Tables, donor: str, cut: Cut) -> 
         # the donor's history.
         b = t.balances
         accounts = [
-            f"donors:{donor}:disbursed", f"commitments:pledged:{donor}",
-            f"donors:{donor}:operating", f"donors:{donor}:inkind",
+            chart.donor_account(donor, chart.DISBURSED), chart.pledged(donor),
+            chart.donor_account(donor, chart.OPERATING), chart.donor_account(donor, chart.INKIND),
         ]  # fmt: skip
         stmt = select(b.c.account, b.c.currency, b.c.balance).where(b.c.account.in_(accounts))
         return [(a, "", c, int(v)) for a, c, v in (await conn.execute(stmt)).all()]
@@ -78,7 +79,7 @@ async def schools_funded(conn: AsyncConnection, t: Tables, donor: str, cut: Cut)
         select(p.c.school)
         .where(
             p.c.donor == donor,
-            p.c.account.startswith("commitments:receivable:"),
+            p.c.account.startswith(chart.RECEIVABLE_PREFIX),
             p.c.kind.in_(("commitment", "reduction")),
             cut.where(p, conn.dialect.name),
         )

@@ -15,14 +15,17 @@ import jsonschema
 import pytest
 from eventsourcing.domain import Aggregate, DomainEvent
 from eventsourcing.persistence import StoredEvent
+from eventsourcing.utils import resolve_topic
 
 import ledger.domain
 from contracts.events import CATALOGUE, schema_documents
 from contracts.events.payloads import render
+from contracts.events.stored import STORED_TYPES
 from ledger.application.unit_of_work import Context
 from ledger.domain.donor import Donor
 from ledger.domain.registry import registry_id
 from projections.audit.public import CURRENT, TOPIC_TYPES, public_form
+from projections.facts import ENTRY_FIELDS, IGNORED, REGISTRY_ROWS
 from server.demo import load_demo
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "contracts" / "schemas" / "events"
@@ -141,3 +144,26 @@ def test_donor_kinds_are_recorded(memory_app: Any, kind: str) -> None:
     ctx = Context(actor="alice", idempotency_key=f"donor-kind-{kind}")
     memory_app.register_donor(ctx, code=f"d-{kind}", name="D", kind=kind)
     assert memory_app.get_donor(f"d-{kind}").kind == kind
+
+
+def test_the_catalogue_of_stored_types_names_every_stored_event_class_once() -> None:
+    """One home for event types: the facts mapper, the audit feed and the contracts read it."""
+    topics = [t.topic for t in STORED_TYPES]
+    assert len(topics) == len(set(topics))
+    assert set(stored_event_classes()) <= set(topics)
+    for topic in topics:  # and nothing catalogued that the domain cannot store
+        cls = resolve_topic(topic)
+        assert issubclass(cls, DomainEvent) and cls.__qualname__ == topic.partition(":")[2]
+    assert {t.public for t in STORED_TYPES} == {t.name for t in CATALOGUE}
+    assert {t.topic: t.public for t in STORED_TYPES} == TOPIC_TYPES
+
+
+def test_the_read_side_reads_every_catalogued_type_it_is_told_to() -> None:
+    """Each type the catalogue says records an entry or a registry row has a reader."""
+    for t in STORED_TYPES:
+        assert (t.name in IGNORED) == (t.entry is None and t.registry is None and t.pending is None)
+        if t.entry is not None:
+            assert t.public in ENTRY_FIELDS, t.topic
+        if t.registry is not None:
+            assert t.registry in REGISTRY_ROWS, t.topic
+    assert set(ENTRY_FIELDS) == {t.public for t in STORED_TYPES if t.entry is not None}

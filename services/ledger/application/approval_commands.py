@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from dataclasses import dataclass, field
 from uuid import UUID
 
+from ledger.application.command import UNSIGNED, Command
 from ledger.application.core import LedgerCore
+from ledger.application.results import Decided
 from ledger.application.unit_of_work import Context, Recorded, UnitOfWork
 from ledger.domain.account import SchoolAccount, account_id
 from ledger.domain.entries import EntryLocator
@@ -22,56 +24,81 @@ def expiry_context(entry_id: UUID | str) -> Context:
     return Context(actor=EXPIRY_ACTOR, idempotency_key=f"expire-{entry_id}")
 
 
-class ApprovalCommands(LedgerCore):
-    def _pending_grant(self, uow: UnitOfWork, entry_id: UUID) -> Grant:
-        locator = uow.get(EntryLocator, entry_id, f"entry {entry_id}")
-        if locator.owner_type != "Grant":
-            raise NotPending(f"entry {entry_id} is not a disbursement")
-        return uow.get(Grant, locator.owner_id, "grant", target=True)
+def _pending_grant(uow: UnitOfWork, entry_id: UUID) -> Grant:
+    locator = uow.get(EntryLocator, entry_id, f"entry {entry_id}")
+    if locator.owner_type != "Grant":
+        raise NotPending(f"entry {entry_id} is not a disbursement")
+    return uow.get(Grant, locator.owner_id, "grant", target=True)
 
+
+@dataclass(frozen=True)
+class ApproveDisbursement(Command):
+    """A second person posts a pending disbursement, with the account update, atomically."""
+
+    command_name = "approve_disbursement"
+    result_type = Decided
+
+    entry_id: UUID
+    reason: str
+
+    def decide(self, app: LedgerCore, uow: UnitOfWork) -> Decided:
+        meta = uow.ctx.meta()
+        grant = _pending_grant(uow, self.entry_id)
+        pending = grant.pending_item(str(self.entry_id))
+        uow.check_open(pending.value_date, "the approved disbursement")
+        grant.approve_disbursement(
+            entry_id=str(self.entry_id), reason=self.reason, now=dt.datetime.now(dt.UTC), **meta
+        )
+        account = uow.get(SchoolAccount, account_id(grant.school), "school account", lock=True)
+        account.receive(
+            entry_id=str(self.entry_id), amount=pending.amount, currency=pending.currency, **meta
+        )
+        uow.add(grant, account)
+        return Decided(grant_id=str(grant.id), entry_id=str(self.entry_id), status="approved")
+
+
+@dataclass(frozen=True)
+class RejectDisbursement(Command):
+    command_name = "reject_disbursement"
+    result_type = Decided
+
+    entry_id: UUID
+    reason: str
+
+    def decide(self, app: LedgerCore, uow: UnitOfWork) -> Decided:
+        grant = _pending_grant(uow, self.entry_id)
+        grant.reject_disbursement(entry_id=str(self.entry_id), reason=self.reason, **uow.ctx.meta())
+        uow.add(grant)
+        return Decided(grant_id=str(grant.id), entry_id=str(self.entry_id), status="rejected")
+
+
+@dataclass(frozen=True)
+class ExpireDisbursement(Command):
+    """Release a reservation past its deadline (run by the sweeper)."""
+
+    command_name = "expire_disbursement"
+    result_type = Decided
+
+    entry_id: UUID
+    # The sweeper's clock; not part of the request, so a retry later still replays.
+    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC), metadata=UNSIGNED)
+
+    def decide(self, app: LedgerCore, uow: UnitOfWork) -> Decided:
+        grant = _pending_grant(uow, self.entry_id)
+        grant.expire_disbursement(entry_id=str(self.entry_id), now=self.now, **uow.ctx.meta())
+        uow.add(grant)
+        return Decided(grant_id=str(grant.id), entry_id=str(self.entry_id), status="expired")
+
+
+class ApprovalCommands(LedgerCore):
     def approve_disbursement(self, ctx: Context, *, entry_id: UUID, reason: str) -> Recorded:
         """A second person posts a pending disbursement, with the account update, atomically."""
-        args: dict[str, Any] = {"entry_id": entry_id, "reason": reason}
-
-        def decide(uow: UnitOfWork) -> dict[str, Any]:
-            grant = self._pending_grant(uow, entry_id)
-            pending = grant.pending_item(str(entry_id))
-            uow.check_open(pending.value_date, "the approved disbursement")
-            grant.approve_disbursement(
-                entry_id=str(entry_id), reason=reason, now=dt.datetime.now(dt.UTC), **ctx.meta()
-            )
-            account = uow.get(SchoolAccount, account_id(grant.school), "school account", lock=True)
-            account.receive(
-                entry_id=str(entry_id),
-                amount=pending.amount,
-                currency=pending.currency,
-                **ctx.meta(),
-            )
-            uow.add(grant, account)
-            return {"grant_id": str(grant.id), "entry_id": str(entry_id), "status": "approved"}
-
-        return self._run_command(ctx, "approve_disbursement", args, decide)
+        return self._run_command(ctx, ApproveDisbursement(entry_id=entry_id, reason=reason))
 
     def reject_disbursement(self, ctx: Context, *, entry_id: UUID, reason: str) -> Recorded:
-        args: dict[str, Any] = {"entry_id": entry_id, "reason": reason}
-
-        def decide(uow: UnitOfWork) -> dict[str, Any]:
-            grant = self._pending_grant(uow, entry_id)
-            grant.reject_disbursement(entry_id=str(entry_id), reason=reason, **ctx.meta())
-            uow.add(grant)
-            return {"grant_id": str(grant.id), "entry_id": str(entry_id), "status": "rejected"}
-
-        return self._run_command(ctx, "reject_disbursement", args, decide)
+        return self._run_command(ctx, RejectDisbursement(entry_id=entry_id, reason=reason))
 
     def expire_disbursement(self, entry_id: UUID, *, now: dt.datetime | None = None) -> Recorded:
         """Release a reservation past its deadline (run by the sweeper)."""
-        moment = now or dt.datetime.now(dt.UTC)
-
-        def decide(uow: UnitOfWork) -> dict[str, Any]:
-            grant = self._pending_grant(uow, entry_id)
-            grant.expire_disbursement(entry_id=str(entry_id), now=moment, **uow.ctx.meta())
-            uow.add(grant)
-            return {"grant_id": str(grant.id), "entry_id": str(entry_id), "status": "expired"}
-
-        ctx = expiry_context(entry_id)
-        return self._run_command(ctx, "expire_disbursement", {"entry_id": entry_id}, decide)
+        command = ExpireDisbursement(entry_id=entry_id, now=now or dt.datetime.now(dt.UTC))
+        return self._run_command(expiry_context(entry_id), command)

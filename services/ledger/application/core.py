@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -18,6 +17,7 @@ from eventsourcing.domain import Aggregate, MutableOrImmutableAggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from ledger.application.approval_policy import ApprovalPolicy
+from ledger.application.command import Command
 from ledger.application.committer import GroupCommitter
 from ledger.application.event_log import StoredEventLog
 from ledger.application.periods import PeriodGuard
@@ -34,7 +34,6 @@ from ledger.application.unit_of_work import (
     Recorded,
     Retry,
     UnitOfWork,
-    fingerprint,
     with_retries,
 )
 from ledger.domain.account import SchoolAccount, account_id
@@ -46,9 +45,6 @@ from ledger.domain.registry import Programme, School, registry_id
 from ledger.infrastructure.positions import position_of
 
 log = logging.getLogger("ledger.application")
-
-Decision = Callable[[UnitOfWork], dict[str, Any]]
-
 
 # Entry-owning aggregates grow with every entry (a donor's in-kind gifts, a busy
 # school's spending); a snapshot every N events keeps loading them cheap.
@@ -93,23 +89,15 @@ class LedgerCore(Application[UUID]):
 
     # -- the command pipeline -------------------------------------------------------
 
-    def _run_command(
-        self,
-        ctx: Context,
-        command: str,
-        args: dict[str, Any],
-        decide: Decision,
-        *,
-        close_periods: bool = False,
-    ) -> Recorded:
+    def _run_command(self, ctx: Context, command: Command) -> Recorded:
         check_key(ctx.idempotency_key)
-        digest = fingerprint(command, args)
+        digest = command.fingerprint
         cid = claim_id(ctx.actor, ctx.idempotency_key)
 
         def attempt(n: int) -> Recorded:
             # A new key (the common case) costs no look-up: its claim is inserted with
             # the entry and collides if the key was used. Retries look first.
-            if n > 0 and (replayed := self._replay(cid, command, digest)) is not None:
+            if n > 0 and (replayed := self._replay(cid, command)) is not None:
                 return replayed
             with UnitOfWork(
                 self.repository,
@@ -117,22 +105,23 @@ class LedgerCore(Application[UUID]):
                 self._locks,
                 fresh=n > 0,
                 periods=self.periods,
-                close_periods=close_periods,
+                close_periods=command.close_periods,
             ) as uow:
                 try:
-                    response = decide(uow)
+                    result = command.decide(self, uow)
                 except DomainError:
-                    if (replayed := self._replay(cid, command, digest)) is not None:
+                    if (replayed := self._replay(cid, command)) is not None:
                         return replayed
                     if n == 0:
                         # Refused on cached state: confirm on fresh state before saying no.
                         self._evict(uow.loaded)
                         raise Retry from None
                     raise
+                response = result.response()
                 claim = IdempotencyClaim.claim(
                     actor=ctx.actor,
                     key=ctx.idempotency_key,
-                    command=command,
+                    command=command.command_name,
                     fingerprint=digest,
                     response=response,
                 )
@@ -144,7 +133,7 @@ class LedgerCore(Application[UUID]):
                     raise
                 self._cache(uow.changed)
             self._snapshot_if_due(events, uow.changed)
-            return Recorded(response=response, position=max(positions))
+            return Recorded(response=response, position=max(positions), result=result)
 
         return with_retries(attempt)
 
@@ -174,16 +163,17 @@ class LedgerCore(Application[UUID]):
             # A snapshot is an optimisation; the entry is already recorded.
             log.exception("snapshot failed")
 
-    def _replay(self, cid: UUID, command: str, digest: str) -> Recorded | None:
+    def _replay(self, cid: UUID, command: Command) -> Recorded | None:
         try:
             claim: IdempotencyClaim = self.repository.get(cid)
         except AggregateNotFoundError:
             return None
         assert isinstance(claim, IdempotencyClaim)
-        response = claim.replay(command, digest)
+        response = claim.replay(command.command_name, command.fingerprint)
         position = position_of(self.recorder, cid, 1)
         assert position is not None
-        return Recorded(response=response, position=position, replayed=True)
+        result = command.read_result(response)
+        return Recorded(response=response, position=position, result=result, replayed=True)
 
     # -- reads (write-side state, for ETags and checks) -----------------------------
 
@@ -204,10 +194,6 @@ class LedgerCore(Application[UUID]):
 
     def log_head(self) -> int:
         return self.event_log.head()
-
-
-def args_without(args: dict[str, Any], *names: str) -> dict[str, Any]:
-    return {k: v for k, v in args.items() if k not in names}
 
 
 def refuse_existing(uow: UnitOfWork, aggregate_id: UUID, what: str) -> None:

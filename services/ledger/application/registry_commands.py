@@ -2,13 +2,78 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from ledger.application.command import Command
 from ledger.application.core import LedgerCore, refuse_existing
+from ledger.application.results import Registered
 from ledger.application.unit_of_work import Context, Recorded, UnitOfWork
 from ledger.domain.account import SchoolAccount
 from ledger.domain.donor import Donor
 from ledger.domain.registry import Programme, School, registry_id
+
+
+@dataclass(frozen=True)
+class RegisterDonor(Command):
+    command_name = "register_donor"
+    result_type = Registered
+
+    code: str
+    name: str
+    kind: str | None = None
+
+    def fingerprint_args(self) -> dict[str, Any]:
+        # ``kind`` joins the fingerprint only when given, so a retry of a request made
+        # before donors had kinds still matches its stored claim.
+        args = self.arguments("kind")
+        if self.kind is not None:
+            args["kind"] = self.kind
+        return args
+
+    def decide(self, app: LedgerCore, uow: UnitOfWork) -> Registered:
+        refuse_existing(uow, registry_id("donor", self.code), f"donor {self.code!r}")
+        uow.add(Donor.register(**self.arguments(), **uow.ctx.meta()))
+        return Registered(code=self.code)
+
+
+@dataclass(frozen=True)
+class RegisterProgramme(Command):
+    command_name = "register_programme"
+    result_type = Registered
+
+    code: str
+    name: str
+
+    def decide(self, app: LedgerCore, uow: UnitOfWork) -> Registered:
+        refuse_existing(uow, registry_id("programme", self.code), f"programme {self.code!r}")
+        uow.add(Programme.register(**self.arguments(), **uow.ctx.meta()))
+        return Registered(code=self.code)
+
+
+@dataclass(frozen=True)
+class RegisterSchool(Command):
+    command_name = "register_school"
+    result_type = Registered
+
+    code: str
+    name: str
+    school_type: str
+    region: str
+    district: str
+    hub: str | None = None
+
+    def decide(self, app: LedgerCore, uow: UnitOfWork) -> Registered:
+        meta = uow.ctx.meta()
+        refuse_existing(uow, registry_id("school", self.code), f"school {self.code!r}")
+        hub_school = (
+            uow.get(School, registry_id("school", self.hub), f"hub school {self.hub!r}")
+            if self.hub is not None
+            else None
+        )
+        school = School.register(**self.arguments("hub"), hub=hub_school, **meta)
+        uow.add(school, SchoolAccount.open(school=self.code, **meta))
+        return Registered(code=self.code)
 
 
 class RegistryCommands(LedgerCore):
@@ -17,25 +82,10 @@ class RegistryCommands(LedgerCore):
     def register_donor(
         self, ctx: Context, *, code: str, name: str, kind: str | None = None
     ) -> Recorded:
-        def decide(uow: UnitOfWork) -> dict[str, Any]:
-            refuse_existing(uow, registry_id("donor", code), f"donor {code!r}")
-            uow.add(Donor.register(code=code, name=name, kind=kind, **ctx.meta()))
-            return {"code": code}
-
-        # ``kind`` joins the fingerprint only when given, so a retry of a request made
-        # before donors had kinds still matches its stored claim.
-        fingerprint: dict[str, Any] = {"code": code, "name": name}
-        if kind is not None:
-            fingerprint["kind"] = kind
-        return self._run_command(ctx, "register_donor", fingerprint, decide)
+        return self._run_command(ctx, RegisterDonor(code=code, name=name, kind=kind))
 
     def register_programme(self, ctx: Context, *, code: str, name: str) -> Recorded:
-        def decide(uow: UnitOfWork) -> dict[str, Any]:
-            refuse_existing(uow, registry_id("programme", code), f"programme {code!r}")
-            uow.add(Programme.register(code=code, name=name, **ctx.meta()))
-            return {"code": code}
-
-        return self._run_command(ctx, "register_programme", {"code": code, "name": name}, decide)
+        return self._run_command(ctx, RegisterProgramme(code=code, name=name))
 
     def register_school(
         self,
@@ -48,32 +98,12 @@ class RegistryCommands(LedgerCore):
         district: str,
         hub: str | None = None,
     ) -> Recorded:
-        args: dict[str, Any] = {
-            "code": code,
-            "name": name,
-            "school_type": school_type,
-            "region": region,
-            "district": district,
-            "hub": hub,
-        }
-
-        def decide(uow: UnitOfWork) -> dict[str, Any]:
-            refuse_existing(uow, registry_id("school", code), f"school {code!r}")
-            hub_school = (
-                uow.get(School, registry_id("school", hub), f"hub school {hub!r}")
-                if hub is not None
-                else None
-            )
-            school = School.register(
-                code=code,
-                name=name,
-                school_type=school_type,
-                region=region,
-                district=district,
-                hub=hub_school,
-                **ctx.meta(),
-            )
-            uow.add(school, SchoolAccount.open(school=code, **ctx.meta()))
-            return {"code": code}
-
-        return self._run_command(ctx, "register_school", args, decide)
+        command = RegisterSchool(
+            code=code,
+            name=name,
+            school_type=school_type,
+            region=region,
+            district=district,
+            hub=hub,
+        )
+        return self._run_command(ctx, command)

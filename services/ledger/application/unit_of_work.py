@@ -18,6 +18,7 @@ from eventsourcing.application import AggregateNotFoundError, Repository
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
+from ledger.application.results import Result
 from ledger.domain.errors import DomainError, NotFound, VersionMismatch
 
 if TYPE_CHECKING:
@@ -47,10 +48,12 @@ class Context:
 
 @dataclass(frozen=True)
 class Recorded:
-    """The answer to a recording command: ids it created, and its log position."""
+    """The answer to a recording command: its typed result, the plain response stored
+    with its idempotency key (what the HTTP answer carries), and its log position."""
 
     response: dict[str, Any]
     position: int
+    result: Result
     replayed: bool = False
 
 

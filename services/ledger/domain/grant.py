@@ -137,13 +137,13 @@ class Grant(PendingDisbursements):
         actor: str,
         idempotency_key: str,
     ) -> None:
-        self._check_within_undisbursed(amount, currency, "disbursement")
+        self._check_disbursement(amount, currency, value_date, payment_reference)
         self._disbursed(
             entry_id=entry_id,
             amount=amount,
             currency=currency,
-            value_date=check_value_date(value_date),
-            payment_reference=check_reference(payment_reference, "payment_reference"),
+            value_date=value_date,
+            payment_reference=payment_reference,
             legs=chart.disbursement(self.donor, self.school, amount, currency),
             actor=actor,
             idempotency_key=idempotency_key,

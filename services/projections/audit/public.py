@@ -8,34 +8,11 @@ from typing import Any
 from uuid import UUID
 
 from contracts.events import CATALOGUE, PublicType
+from contracts.events.stored import STORED_TYPES
 from ledger.domain.money import Leg
 
-# Stored topic → public type name. The topic is the stored class path; the public name
-# is what consumers see and never changes when code moves.
-TOPIC_TYPES: dict[str, str] = {
-    "ledger.domain.registry:Programme.Registered": "programme.registered",
-    "ledger.domain.registry:School.Registered": "school.registered",
-    "ledger.domain.donor:Donor.Registered": "donor.registered",
-    "ledger.domain.account:SchoolAccount.Opened": "school-account.opened",
-    "ledger.domain.account:SchoolAccount.FundsReceived": "school-account.funds-received",
-    "ledger.domain.account:SchoolAccount.FundsWithdrawn": "school-account.funds-withdrawn",
-    "ledger.domain.account:SchoolAccount.ExpenditureRecorded": "expenditure.recorded",
-    "ledger.domain.donor:Donor.OperatingCostCovered": "operating-cost.covered",
-    "ledger.domain.donor:Donor.InKindContributed": "in-kind.contributed",
-    "ledger.domain.grant:Grant.Committed": "grant.committed",
-    "ledger.domain.grant:Grant.Disbursed": "grant.disbursed",
-    "ledger.domain.grant:Grant.Reduced": "grant.reduced",
-    "ledger.domain.entries:EntryOwner.EntryReversed": "entry.reversed",
-    "ledger.domain.entries:EntryLocator.Registered": "entry-locator.registered",
-    "ledger.domain.idempotency:IdempotencyClaim.Claimed": "idempotency-key.claimed",
-    "ledger.domain.approvals:PendingDisbursements.DisbursementRequested": "disbursement.requested",
-    "ledger.domain.approvals:PendingDisbursements.DisbursementApproved": "disbursement.approved",
-    "ledger.domain.approvals:PendingDisbursements.DisbursementRejected": "disbursement.rejected",
-    "ledger.domain.approvals:PendingDisbursements.DisbursementExpired": "disbursement.expired",
-    "ledger.domain.periods:FiscalCalendar.Started": "fiscal-calendar.started",
-    "ledger.domain.periods:FiscalCalendar.PeriodClosed": "period.closed",
-    "ledger.domain.periods:FiscalCalendar.PeriodReopened": "period.reopened",
-}
+# Stored topic → public type name, from the one catalogue of stored types.
+TOPIC_TYPES: dict[str, str] = {t.topic: t.public for t in STORED_TYPES}
 
 # The newest published version of each type: what the feed serves.
 CURRENT: dict[str, PublicType] = {}

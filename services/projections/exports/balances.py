@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from ledger.domain import chart
 from projections.exports.journal import csv_rows
 from projections.exports.source import Snapshot
 from projections.figures import Row, SchoolNumbers, donor_numbers, school_numbers
@@ -72,7 +73,7 @@ async def _schools_funded(snap: Snapshot) -> dict[str, int]:
     per_school = (
         select(p.c.donor, p.c.school)
         .where(
-            p.c.account.startswith("commitments:receivable:"),
+            p.c.account.startswith(chart.RECEIVABLE_PREFIX),
             p.c.kind.in_(("commitment", "reduction")),
             snap.posting_filter(),
         )

@@ -14,6 +14,7 @@ from collections import defaultdict
 from prometheus_client import CollectorRegistry, Gauge
 from sqlalchemy import case, func, select
 
+from ledger.domain import chart
 from projections.figures import group_numbers
 from projections.moments import db_moment
 from projections.queries import programme_balance_rows
@@ -125,7 +126,13 @@ class BusinessGauges:
                 self.imbalance.labels(currency).set(value)
 
 
-_DONOR_ACCOUNTS = {"disbursed": "disbursed", "operating": "operating_costs", "inkind": "in_kind"}
+_DONOR_ACCOUNTS = {
+    chart.DISBURSED: "disbursed",
+    chart.OPERATING: "operating_costs",
+    chart.INKIND: "in_kind",
+    chart.PLEDGED: "undisbursed",
+}
+_REGION_ACCOUNTS = {chart.CASH: "cash_on_hand", chart.SPENT: "spent"}
 
 
 def business_figures(
@@ -135,15 +142,14 @@ def business_figures(
     out: dict[tuple[str, str, str, str], int] = defaultdict(int)
     for account, currency, balance in rows:
         out[("trial", "imbalance", "", currency)] += balance
-        parts = account.split(":")
-        if parts[0] == "donors" and parts[2] in _DONOR_ACCOUNTS:
+        name = chart.parse(account)
+        if name is None:
+            continue
+        if name.holder == "donor" and name.bucket in _DONOR_ACCOUNTS:
             # Donor-side accounts hold credits: the figure is the negated balance.
-            out[("donor", _DONOR_ACCOUNTS[parts[2]], parts[1], currency)] -= balance
-        elif parts[:2] == ["commitments", "pledged"]:
-            out[("donor", "undisbursed", parts[2], currency)] -= balance
-        elif parts[0] == "schools" and parts[1] in regions and parts[2] in ("cash", "spent"):
-            figure = "cash_on_hand" if parts[2] == "cash" else "spent"
-            out[("region", figure, regions[parts[1]], currency)] += balance
+            out[("donor", _DONOR_ACCOUNTS[name.bucket], name.code, currency)] -= balance
+        elif name.holder == "school" and name.code in regions and name.bucket in _REGION_ACCOUNTS:
+            out[("region", _REGION_ACCOUNTS[name.bucket], regions[name.code], currency)] += balance
     for (kind, figure, code, currency), value in list(out.items()):
         if kind == "donor" and figure in ("disbursed", "undisbursed"):
             out[("donor", "committed", code, currency)] += value

@@ -27,6 +27,7 @@ from contracts.entries import (
 )
 from ledger.api.deps import Ctx, Ledger
 from ledger.api.routes import PROBLEMS, CodePath, etag, recorded
+from ledger.application.results import Pending
 
 router = APIRouter(prefix="/v1", tags=["entries"], responses=PROBLEMS)
 
@@ -74,7 +75,7 @@ def disburse(
 ) -> GrantEntryRecorded | DisbursementPending:
     """201: posted. 202: pending approval (see /v1/approvals)."""
     result = ledger.disburse(ctx, grant_id=grant_id, **body.model_dump())
-    if result.response.get("status") == "pending":
+    if isinstance(result.result, Pending):
         response.status_code = 202
         return DisbursementPending(**recorded(response, result))
     return GrantEntryRecorded(**recorded(response, result))
