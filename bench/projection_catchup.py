@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
-from dataclasses import field
+from dataclasses import dataclass, field
 from typing import Any
 
 from psycopg import sql
 from sqlalchemy import Connection, func, select, text, update
 from sqlalchemy import event as sa_event
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bench.harness.core import Alarms
 from bench.projection_seed import ENTRY_TOPICS
@@ -28,6 +26,7 @@ from projections.store import (
 from projections.tables import Tables, active, tables_for
 
 
+@dataclass
 class ReadPass:
     name: str
     events: int
@@ -215,6 +214,3 @@ def analyze(store: ReadStore) -> None:
 
 
 # -- part 2: balance queries --------------------------------------------------------
-
-
-QueryFn = Callable[[AsyncConnection, Tables], Awaitable[int]]

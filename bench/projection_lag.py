@@ -19,6 +19,8 @@ from bench.harness import server, wrk
 from bench.harness.core import Alarms, log
 from bench.projection_catchup import log_counts
 from bench.write_phases import (
+    AMOUNT,
+    VALUE_DATE_PAYMENT,
     reconcile,
     wait_until_quiet,
 )
@@ -130,8 +132,10 @@ def lag_phase(
         zero = time.monotonic()
         log(f"write load: wrk -t2 -c{args.load_connections} -d{round(args.load_seconds)}s")
         with profile():
+            # The write benchmark's script: a unique Idempotency-Key per request.
+            script = wrk.disburse_lua(grants, f"{tag}-lag", AMOUNT, VALUE_DATE_PAYMENT.isoformat())
             run = wrk.run_wrk(
-                base, grants, f"{tag}-lag", 2, args.load_connections, args.load_seconds, workdir
+                base, script, f"{tag}-lag", 2, args.load_connections, args.load_seconds, workdir
             )
         load_end = time.monotonic() - zero
         head_after_load = app.log_head()

@@ -27,6 +27,7 @@ from projections.tables import Tables
 QueryFn = Callable[[AsyncConnection, Tables], Awaitable[int]]
 
 
+@dataclass
 class Latency:
     name: str
     samples: int

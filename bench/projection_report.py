@@ -18,6 +18,7 @@ from bench.projection_queries import Latency
 from bench.projection_seed import ratio
 
 
+@contextlib.contextmanager
 def py_spy(pid: int, out: Path, enabled: bool, idle: bool = False) -> Iterator[None]:
     """Sample ``pid`` with py-spy while the block runs (raw collapsed stacks).
 

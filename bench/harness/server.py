@@ -27,12 +27,15 @@ DONOR = "bench-donor"  # every benchmark's donor; the readiness probe asks for i
 
 # The servers a run starts verify tokens signed with a secret made for that run only.
 SECRET = secrets.token_urlsafe(48)
-TOKEN = mint_token(
-    load_key_material(Settings(jwt_secret=SecretStr(SECRET))),
-    ACTOR,
-    ["officer", "auditor"],
-    dt.timedelta(hours=12),
-)
+
+
+def mint(subject: str, roles: list[str], hours: float = 12) -> str:
+    """A bearer token the run's servers accept (signed with the run's secret)."""
+    keys = load_key_material(Settings(jwt_secret=SecretStr(SECRET)))
+    return mint_token(keys, subject, roles, dt.timedelta(hours=hours))
+
+
+TOKEN = mint(ACTOR, ["officer", "auditor"])
 AUTHORIZATION = f"Bearer {TOKEN}"
 BEARER = {"Authorization": AUTHORIZATION}
 
