@@ -206,7 +206,10 @@ def measure(
                 http.base, targets, args.wrk_connections, args.wrk_seconds, workdir, alarms
             )
 
-        seeding = {"small_events": m.small_events, "small_seconds": round(seed_small_s, 2)}
+        seeding: dict[str, Any] = {
+            "small_events": m.small_events,
+            "small_seconds": round(seed_small_s, 2),
+        }
         seeding |= volume(args, app, keys, seeded, alarms)
         seeding["commands"] = dict(seeded.commands)
         m.large_events = seeding["large_events"]
