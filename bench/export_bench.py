@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -24,26 +25,30 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from sqlalchemy import func, insert, select, update
 
-from ledger.application.app import LedgerApplication
-from ledger.infrastructure.settings import eventsourcing_env
+if not __package__:  # run as a file: make the repository root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.harness.db import bench_settings, create_schemas, drop_schemas, schema_url
 from projections.exports.journal import journal_csv, journal_text
 from projections.exports.source import snapshot
 from projections.queries import Cut
 from projections.runner import ProjectionRunner
 from projections.store import ReadStore, active_generation
 from projections.tables import PROJECTION_NAME, tables_for
+from server.bootstrap import build_ledger, build_read_store
 from server.demo import load_demo
 
 
 def setup(url: str) -> ReadStore:
-    app = LedgerApplication(eventsourcing_env(url, pool_size=10))
+    # The demo history was approved outside the system: a threshold above every
+    # amount posts it at once, on the ledger as served (server.bootstrap).
+    settings = bench_settings(url)
+    app = build_ledger(settings)
     try:
         load_demo(app)
-        store = ReadStore.for_database(url)
-        store.ensure_schema()
+        store = build_read_store(settings)
         ProjectionRunner(app.event_log, store).catch_up()
     finally:
         app.close()
@@ -141,9 +146,8 @@ def main() -> None:
     schema = None
     if args.postgres:
         schema = f"bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(args.postgres, autocommit=True) as conn:
-            conn.execute(f'CREATE SCHEMA "{schema}"')
-        url = f"{args.postgres}?schema={schema}"
+        create_schemas(args.postgres, [schema])
+        url = schema_url(args.postgres, schema)
     else:
         url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='export-bench-'))}/ledger.sqlite3"
     print(f"store: {url.split('?')[0].split('://')[0]}")
@@ -157,8 +161,7 @@ def main() -> None:
     finally:
         store.close()
         if schema:
-            with psycopg.connect(args.postgres, autocommit=True) as conn:
-                conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+            drop_schemas(args.postgres, [schema])
 
 
 if __name__ == "__main__":

@@ -44,8 +44,8 @@ from bench.scale_out_parts import (
     _setup_grants,
     request_headers,
 )
-from ledger.application.app import LedgerApplication
-from ledger.infrastructure.settings import eventsourcing_env
+from ledger.infrastructure.settings import Settings
+from server.bootstrap import build_ledger
 
 DEFAULT_URL = os.environ.get(
     "LEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -172,8 +172,8 @@ def _checks(
 ) -> None:  # fmt: skip
     report.say("checks:")
     # The log, read as an auditor would: every disbursement event by its idempotency key.
-    env = {**eventsourcing_env(db.url, pool_size=2), "CREATE_TABLE": "n"}
-    ledger = LedgerApplication(env)
+    # Reads only: the served ledger on the upgraded schema, which it must not create.
+    ledger = build_ledger(Settings(database_url=db.url, pool_size=2), env={"CREATE_TABLE": "n"})
     try:
         seen: Counter[str] = Counter()
         entry_of: dict[str, str] = {}

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import functools
 import itertools
 import os
 import random
-import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,34 +23,26 @@ from typing import Any
 import httpx
 import psycopg
 
+from bench.harness.db import drop_schemas, schema_url
+from bench.harness.server import SECRET, free_port, mint
 from projections.leader import _lock_key
 
 ACTOR = "scale-out"
 DONOR = "scale-out-donor"
 
 
-# One HS256 secret per run, given to every process it starts; the client signs with it.
-SECRET = secrets.token_urlsafe(48)
+# The harness's per-run HS256 secret goes to every process started here; the client
+# signs with it.
 
 
 @functools.cache
 def _token() -> str:
-    from ledger.infrastructure.keys import load_key_material, mint_token
-    from ledger.infrastructure.settings import Settings
-
-    keys = load_key_material(Settings(jwt_secret=SECRET))  # type: ignore[arg-type]
-    return mint_token(keys, ACTOR, ["officer", "approver", "auditor"], dt.timedelta(hours=2))
+    return mint(ACTOR, ["officer", "approver", "auditor"], hours=2)
 
 
 def request_headers(key: str) -> dict[str, str]:
     """Every request's headers, built here only: the idempotency key and a bearer token."""
     return {"Idempotency-Key": key, "Authorization": f"Bearer {_token()}"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # -- processes ---------------------------------------------------------------------------
@@ -119,14 +108,13 @@ class Database:
     def __init__(self, base_url: str) -> None:
         self.base = base_url.split("?", maxsplit=1)[0]
         self.schema = f"scale_out_{uuid.uuid4().hex[:10]}"
-        self.url = f"{self.base}?schema={self.schema}"
+        self.url = schema_url(self.base, self.schema)
         key = _lock_key(self.schema) & 0xFFFFFFFFFFFFFFFF
         # pg_locks splits a bigint advisory key into two oids.
         self._lock_ids = (key >> 32, key & 0xFFFFFFFF)
 
     def drop(self) -> None:
-        with psycopg.connect(self.base, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
+        drop_schemas(self.base, [self.schema])
 
     def leader_app_name(self) -> str | None:
         """application_name of the session holding the projection runner's lock."""
@@ -281,7 +269,7 @@ def _drive(
 
 
 def _start_api(db: Database, i: int) -> Proc:
-    port = _free_port()
+    port = free_port()
     args = ["serve", "--no-projections", "--port", str(port), "--database-url", db.url]
     return Proc(f"api-{i}", _ledger(args, log=f"api-{i}"), port)
 

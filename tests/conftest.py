@@ -20,8 +20,10 @@ from fastapi.testclient import TestClient
 from ledger.api.auth import ROLES
 from ledger.application.app import LedgerApplication
 from ledger.infrastructure.keys import load_key_material, mint_token
-from ledger.infrastructure.settings import Settings, eventsourcing_env
+from ledger.infrastructure.settings import Settings
+from projections.store import ReadStore
 from server.app import create_app
+from server.bootstrap import build_ledger, build_read_store
 
 PG_URL = os.environ.get("LEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -78,7 +80,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def make_app(url: str) -> LedgerApplication:
-    return LedgerApplication(eventsourcing_env(url, pool_size=20))
+    """The ledger as the composition root builds it, without the approval policy: most
+    tests exercise the unguarded command set (large disbursements post at once)."""
+    return build_ledger(Settings(database_url=url, pool_size=20), approvals=False)
+
+
+def make_store(url: str, *, ensure_schema: bool = True) -> ReadStore:
+    """The read store beside ``url``'s events, as the composition root builds it."""
+    return build_read_store(Settings(database_url=url), ensure_schema=ensure_schema)
 
 
 @pytest.fixture

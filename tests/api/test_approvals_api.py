@@ -12,10 +12,11 @@ from fastapi.testclient import TestClient
 
 from ledger.application.app import LedgerApplication
 from ledger.application.approval_policy import ApprovalPolicy
-from ledger.infrastructure.settings import eventsourcing_env
+from ledger.infrastructure.settings import Settings
 from projections.pending import overdue_in
 from projections.rebuild import verify
 from server.app import create_app
+from server.bootstrap import build_ledger
 from server.sweeper import sweep_once
 from tests.conftest import app_settings
 
@@ -28,10 +29,8 @@ PROBLEM = "application/problem+json"
 @pytest.fixture
 def ledger(store_url: str) -> Iterator[LedgerApplication]:
     """The application as `ledger serve` builds it: default four-eyes threshold."""
-    application = LedgerApplication(
-        eventsourcing_env(store_url, pool_size=20),
-        approvals=ApprovalPolicy(),
-        period_refresh_seconds=0,
+    application = build_ledger(
+        Settings(database_url=store_url, pool_size=20, period_refresh_seconds=0)
     )
     yield application
     application.close()

@@ -12,7 +12,7 @@ import structlog
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import IN_CI
+from tests.conftest import IN_CI, make_store
 
 
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -147,12 +147,11 @@ def test_read_side_metrics_events_processed_and_last_verify(
 ) -> None:
     from projections.rebuild import verify
     from projections.runner import ProjectionRunner
-    from projections.store import ReadStore
 
     made = client.post("/v1/donors", json={"code": "qh", "name": "Q"}, headers=headers())
     at = made.json()["position"]
     client.get("/v1/balances/trial-balance", params={"min_position": at})
-    store = ReadStore.for_database(store_url) if store_url != "memory://" else None
+    store = make_store(store_url, ensure_schema=False) if store_url != "memory://" else None
     if store is not None:
         try:
             assert verify(ProjectionRunner(ledger.event_log, store)) == []

@@ -7,14 +7,12 @@ from collections.abc import Iterator
 import pytest
 
 from ledger.application.app import LedgerApplication
-from ledger.application.approval_policy import ApprovalPolicy
-from ledger.infrastructure.settings import eventsourcing_env
+from ledger.infrastructure.settings import Settings
+from server.bootstrap import build_ledger
 
 
 @pytest.fixture
 def ledger(store_url: str) -> Iterator[LedgerApplication]:
-    application = LedgerApplication(
-        eventsourcing_env(store_url, pool_size=20), approvals=ApprovalPolicy()
-    )
+    application = build_ledger(Settings(database_url=store_url, pool_size=20))
     yield application
     application.close()

@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 import pytest
 
-from ledger.application.app import LedgerApplication
-from ledger.infrastructure.settings import Settings, eventsourcing_env
+from ledger.infrastructure.settings import Settings
+from server.bootstrap import build_ledger
 from server.cli.db import missing, upgrade
 from tests.conftest import PG_URL, require_postgres
 
@@ -82,7 +82,7 @@ def test_upgrade_on_sqlite(tmp_path: object, monkeypatch: pytest.MonkeyPatch) ->
     # Serving processes are configured not to create tables; the upgrade still does.
     monkeypatch.setenv("LEDGER_CREATE_TABLE", "n")
     settings = Settings(database_url=f"sqlite:///{tmp_path}/ledger.sqlite3")
-    serving = LedgerApplication(eventsourcing_env(settings.database_url))
+    serving = build_ledger(settings)
     try:
         with pytest.raises(Exception, match="no such table"):
             serving.log_head()  # the library honoured LEDGER_CREATE_TABLE=n

@@ -15,8 +15,7 @@ import pytest
 
 from projections.audit.chainer import head as audit_head
 from projections.runner import ProjectionRunner
-from projections.store import ReadStore
-from tests.conftest import make_app
+from tests.conftest import make_app, make_store
 from tests.projections.test_replay import World
 
 pytestmark = pytest.mark.postgres
@@ -46,8 +45,7 @@ def test_dump_restore_into_a_fresh_database_then_verify(pg_schema_url: str, tmp_
     for tool in ("pg_dump", "pg_restore"):
         assert shutil.which(tool), f"{tool} (postgresql-client) is needed for the restore test"
     app = make_app(pg_schema_url)
-    store = ReadStore.for_database(pg_schema_url)
-    store.ensure_schema()
+    store = make_store(pg_schema_url)
     try:
         world = World(app)
         ops = ["commit", "disburse", "spend", "operate", "in-kind", "reverse", "reduce"]

@@ -21,9 +21,8 @@ from projections.exports.journal import journal_text
 from projections.exports.source import snapshot
 from projections.queries import Cut
 from projections.runner import ProjectionRunner
-from projections.store import ReadStore
 from server.cli import app as cli
-from tests.conftest import make_app
+from tests.conftest import make_app, make_store
 from tests.exports.conftest import minor, run, tool
 
 pytestmark = pytest.mark.durable
@@ -156,8 +155,7 @@ def test_small_pages_give_the_same_export(
 
 def test_a_stream_is_pinned_to_its_position(app: LedgerApplication, store_url: str) -> None:
     """Entries recorded while an export streams are not in it, whatever the page size."""
-    store = ReadStore.for_database(store_url)
-    store.ensure_schema()
+    store = make_store(store_url)
     runner = ProjectionRunner(app.event_log, store)
 
     def grant(n: int) -> None:

@@ -19,7 +19,7 @@ from projections.rebuild import verify
 from projections.runner import ProjectionRunner
 from projections.store import ReadStore, active_generation
 from projections.tables import tables_for
-from tests.conftest import make_app
+from tests.conftest import make_app, make_store
 from tests.projections.test_replay import World, legs_balances, read_balances
 
 pytestmark = pytest.mark.postgres
@@ -28,8 +28,7 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture
 def pg(pg_schema_url: str) -> Iterator[tuple[str, LedgerApplication, ReadStore]]:
     app = make_app(pg_schema_url)
-    store = ReadStore.for_database(pg_schema_url)
-    store.ensure_schema()
+    store = make_store(pg_schema_url)
     yield pg_schema_url, app, store
     store.close()
     app.close()

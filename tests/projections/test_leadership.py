@@ -11,7 +11,7 @@ from projections.leader import Leadership
 from projections.runner import ProjectionRunner
 from projections.store import ReadStore, active_generation, tracked_position
 from projections.tables import tables_for
-from tests.conftest import make_app
+from tests.conftest import make_app, make_store
 from tests.projections.test_replay import World, legs_balances, read_balances, sqlite_store
 
 
@@ -58,8 +58,8 @@ def test_sqlite_runners_elect_one_leader(tmp_path: Path) -> None:
 
 @pytest.mark.postgres
 def test_postgres_runners_elect_one_leader(pg_schema_url: str) -> None:
-    store_a, store_b = ReadStore.for_database(pg_schema_url), ReadStore.for_database(pg_schema_url)
-    store_a.ensure_schema()
+    store_a = make_store(pg_schema_url)
+    store_b = make_store(pg_schema_url, ensure_schema=False)
     try:
         _two_runners_one_leader(store_a, store_b, pg_schema_url)
     finally:
@@ -69,8 +69,7 @@ def test_postgres_runners_elect_one_leader(pg_schema_url: str) -> None:
 
 @pytest.mark.postgres
 def test_postgres_runner_wakes_on_notify_from_another_process(pg_schema_url: str) -> None:
-    store = ReadStore.for_database(pg_schema_url)
-    store.ensure_schema()
+    store = make_store(pg_schema_url)
     follower_app, writer_app = make_app(pg_schema_url), make_app(pg_schema_url)
     # A poll this slow means only LISTEN/NOTIFY can make it follow in time.
     runner = ProjectionRunner(follower_app.event_log, store, poll_seconds=60)

@@ -17,10 +17,12 @@ from sqlalchemy import select, update
 from ledger.application.app import LedgerApplication
 from ledger.application.unit_of_work import Context
 from ledger.domain.errors import DomainError
+from ledger.infrastructure.settings import Settings
 from projections.rebuild import rebuild, verify
 from projections.runner import ProjectionRunner
-from projections.store import ReadStore, ReadStoreUrls, active_generation, read_store_urls
+from projections.store import ReadStore, active_generation, read_store_urls
 from projections.tables import tables_for
+from server.bootstrap import build_read_store
 from tests.conftest import make_app
 
 SCHOOLS = ["khromtau", "arkalyk", "aktau"]
@@ -28,10 +30,9 @@ DONORS = ["qazaqstan-halqyna", "aitas", "nis"]
 
 
 def sqlite_store(path: Path) -> ReadStore:
-    url = f"{path}/rm.sqlite3"
-    store = ReadStore(ReadStoreUrls(f"sqlite:///{url}", f"sqlite+aiosqlite:///{url}", None))
-    store.ensure_schema()
-    return store
+    """Read models in a SQLite file of their own (LEDGER_PROJECTIONS_URL), the events in memory."""
+    config = Settings(database_url="memory://", projections_url=f"sqlite:///{path}/rm.sqlite3")
+    return build_read_store(config)
 
 
 class World:

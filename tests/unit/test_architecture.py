@@ -1,4 +1,5 @@
-"""The domain imports the standard library and eventsourcing only (house rule 2)."""
+"""Architecture rules the import linter cannot see: the domain imports the standard library
+and eventsourcing only, and the ledger and read store are assembled in one place."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import sys
 from pathlib import Path
 
 import ledger.domain
+
+ROOT = Path(__file__).resolve().parents[2]
 
 DOMAIN = Path(ledger.domain.__file__).parent
 ALLOWED_THIRD_PARTY = {"eventsourcing"}
@@ -46,3 +49,51 @@ def test_domain_uses_no_float_for_money() -> None:
         tree = ast.parse(path.read_text())
         floats = [n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == "float"]
         assert floats == [], f"{path.name} mentions float"
+
+
+# The one composition root, and the modules that define the classes it assembles.
+COMPOSITION_ROOT = Path("services/server/bootstrap.py")
+OWN_MODULES = {
+    "LedgerApplication": Path("services/ledger/application/app.py"),
+    "ReadStore": Path("services/projections/store.py"),
+}
+
+
+def _constructions(path: Path) -> list[str]:
+    """Calls that build a ledger or a read store: ``LedgerApplication(...)``,
+    ``ReadStore(...)``, ``ReadStore.for_database(...)`` (by any import alias's name)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if isinstance(func, ast.Name) and func.id in OWN_MODULES:
+            found.append(f"{func.id}( line {node.lineno}")
+        elif (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.value.id == "ReadStore"
+            and func.attr == "for_database"
+        ):
+            found.append(f"ReadStore.for_database( line {node.lineno}")
+    return found
+
+
+def test_only_the_composition_root_builds_the_ledger_and_the_read_store() -> None:
+    """Every entry point (HTTP app, CLI, demo, benchmarks) runs the ledger as served:
+    same approval policy, pools and read store, because only bootstrap assembles them."""
+    files = sorted((ROOT / "services").rglob("*.py")) + sorted((ROOT / "bench").rglob("*.py"))
+    assert len(files) > 50, "the services and benchmarks should be found"
+    offenders = {}
+    for path in files:
+        relative = path.relative_to(ROOT)
+        if relative == COMPOSITION_ROOT:
+            continue
+        calls = [
+            call
+            for call in _constructions(path)
+            if OWN_MODULES.get(call.split("(")[0].split(".")[0]) != relative
+        ]
+        if calls:
+            offenders[str(relative)] = calls
+    assert offenders == {}

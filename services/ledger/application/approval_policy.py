@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-# 50,000,000 KZT in tiyn: the default four-eyes threshold.
+# 50,000,000 KZT in tiyn: above it, a disbursement waits for a second person by default.
 DEFAULT_THRESHOLDS: Mapping[str, int] = {"KZT": 5_000_000_000}
 DEFAULT_TTL = dt.timedelta(hours=72)
 
