@@ -90,6 +90,13 @@ class Settings(BaseSettings):
     jwt_leeway_seconds: int = Field(
         default=30, ge=0, le=300, description="Clock skew allowed on exp/nbf/iat (seconds)."
     )
+    jwt_max_lifetime_seconds: int = Field(
+        default=31 * 86400,
+        ge=60,
+        le=366 * 86400,
+        description="Longest a token may still be valid when presented (exp minus now, "
+        "seconds); `ledger token --ttl` is capped to it too. A leaked token cannot outlive it.",
+    )
     metrics_public: bool = Field(
         default=False, description="Serve /metrics without a token (else the metrics role)."
     )
