@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from projections.audit.tables import audit_metadata
 from projections.tables import PROJECTION_NAME, Tables, active, metadata, tables_for
+from projections.upgrade import widen_balances
 
 
 @dataclass(frozen=True)
@@ -50,10 +51,36 @@ def read_store_urls(database_url: str) -> ReadStoreUrls:
     raise ValueError(msg)
 
 
+class _ExactSum:
+    """SQLite aggregate: the exact sum as a Python int, handed back as text past 64 bits."""
+
+    def __init__(self) -> None:
+        self.total: int | None = None
+
+    def step(self, value: Any) -> None:
+        if value is not None:
+            self.total = (self.total or 0) + int(value)
+
+    def finalize(self) -> int | str | None:
+        if self.total is None or -(2**63) <= self.total < 2**63:
+            return self.total
+        return str(self.total)
+
+
+def _register_exact_sum(dbapi_connection: Any) -> None:
+    if hasattr(dbapi_connection, "create_aggregate"):  # pysqlite
+        dbapi_connection.create_aggregate("exact_sum", 1, _ExactSum)
+        return
+    # aiosqlite: its connection is used from its own thread only.
+    inner = dbapi_connection._connection
+    dbapi_connection.await_(inner._execute(inner._conn.create_aggregate, "exact_sum", 1, _ExactSum))
+
+
 def _sqlite_connect(dbapi_connection: Any, _: Any) -> None:
     # Take transaction control from pysqlite (SQLAlchemy's documented recipe), so a
     # read transaction really is one snapshot and writers lock up front.
     dbapi_connection.isolation_level = None
+    _register_exact_sum(dbapi_connection)
     cursor = dbapi_connection.cursor()
     # WAL: readers keep a consistent snapshot while the runner writes.
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -106,8 +133,10 @@ class ReadStore:
             else:
                 # Tables added by a later release (e.g. pending disbursements) start
                 # empty; the events that fill them are no older than the release.
-                for table in tables_for(active_generation(conn)).all():
+                live = tables_for(active_generation(conn))
+                for table in live.all():
                     table.create(conn, checkfirst=True)
+                widen_balances(conn, live)
 
     def close(self) -> None:
         self.engine.dispose()
