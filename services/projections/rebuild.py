@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, delete, insert, inspect, select, update
 
+from projections.generations import replaying
 from projections.runner import ProjectionRunner
 from projections.store import (
     active_generation,
@@ -54,6 +55,12 @@ def rebuild(runner: ProjectionRunner, progress: Progress | None = None) -> int:
     """
     store = runner.store
     started = time.perf_counter()
+    with replaying(store.engine, store.urls.schema):
+        return _rebuild(runner, started, progress)
+
+
+def _rebuild(runner: ProjectionRunner, started: float, progress: Progress | None) -> int:
+    store = runner.store
     with store.engine.begin() as conn:
         new = _next_generation(conn)
         create_generation(conn, new)
@@ -140,10 +147,19 @@ def verify(
     that stay behind the head (a projection batch failing on every try) are a difference,
     not a pass over the part they did apply.
     """
-    store = runner.store
     started = time.perf_counter()
     head = runner.log.head()
     _wait_for_head(runner, head, head_wait_seconds)
+    with replaying(runner.store.engine, runner.store.urls.schema):
+        differences = _verify(runner, head, head_wait_seconds, progress)
+    record_run(runner, "verify", started, len(differences))
+    return differences
+
+
+def _verify(
+    runner: ProjectionRunner, head: int, head_wait_seconds: float, progress: Progress | None
+) -> list[str]:
+    store = runner.store
     with store.engine.begin() as conn:
         scratch = _next_generation(conn)
         create_generation(conn, scratch)
@@ -183,5 +199,4 @@ def verify(
         with store.engine.begin() as conn:
             drop_generation(conn, scratch)
         runner.forget(scratch)
-    record_run(runner, "verify", started, len(differences))
     return differences

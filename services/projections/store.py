@@ -7,17 +7,21 @@ event store's synchronous recorder); the API reads through an async engine
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sqlalchemy import Connection, Engine, create_engine, event, insert, select
+from sqlalchemy import Connection, Engine, create_engine, event, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from projections.audit.tables import audit_metadata
+from projections.generations import drop_orphans, schema_lock_key
 from projections.tables import PROJECTION_NAME, Tables, active, metadata, tables_for
 from projections.upgrade import widen_balances
+
+log = logging.getLogger("projections.store")
 
 
 @dataclass(frozen=True)
@@ -82,9 +86,10 @@ def _sqlite_connect(dbapi_connection: Any, _: Any) -> None:
     dbapi_connection.isolation_level = None
     _register_exact_sum(dbapi_connection)
     cursor = dbapi_connection.cursor()
+    # First the wait, so processes opening a new file together wait for its lock.
+    cursor.execute("PRAGMA busy_timeout=10000")
     # WAL: readers keep a consistent snapshot while the runner writes.
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
 
 
@@ -122,9 +127,19 @@ class ReadStore:
     def for_database(cls, database_url: str) -> ReadStore:
         return cls(read_store_urls(database_url))
 
-    def ensure_schema(self) -> None:
-        """Create the active-generation marker and generation 1 if nothing exists yet."""
+    def ensure_schema(self, *, lock: bool = True) -> None:
+        """Create the active-generation marker and generation 1 if nothing exists yet.
+
+        Under the schema lock ``ledger db upgrade`` holds (``lock=False`` only from
+        inside that upgrade), so servers starting together create the tables once.
+        Leftover generations of a killed rebuild are dropped here too.
+        """
         with self.engine.begin() as conn:
+            if lock and conn.dialect.name == "postgresql":
+                conn.execute(
+                    text("SELECT pg_advisory_xact_lock(:k)"),
+                    {"k": schema_lock_key(self.urls.schema)},
+                )
             metadata.create_all(conn)
             audit_metadata.create_all(conn)
             if conn.execute(select(active.c.generation)).first() is None:
@@ -137,6 +152,9 @@ class ReadStore:
                 for table in live.all():
                     table.create(conn, checkfirst=True)
                 widen_balances(conn, live)
+                dropped = drop_orphans(conn, active_generation(conn), self.urls.schema)
+                if dropped:
+                    log.warning("dropped leftover read-model generations %s", dropped)
 
     def close(self) -> None:
         self.engine.dispose()
