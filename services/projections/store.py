@@ -104,17 +104,33 @@ def _sqlite_begin_deferred(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN DEFERRED")
 
 
+# The runner's own connections: the leadership lock and its batch kept; a verify or
+# rebuild in the same process (live snapshot, scratch replay, comparison) bursts.
+WRITER_POOL_SIZE = 2
+WRITER_POOL_BURST = 5
+
+
 class ReadStore:
-    def __init__(self, urls: ReadStoreUrls) -> None:
+    def __init__(self, urls: ReadStoreUrls, *, read_pool_size: int = 4) -> None:
         self.urls = urls
         sync_args: dict[str, Any] = {}
         async_args: dict[str, Any] = {}
         if urls.schema:
             sync_args["options"] = f"-csearch_path={urls.schema}"
             async_args["server_settings"] = {"search_path": urls.schema}
-        self.engine: Engine = create_engine(urls.sync_url, connect_args=sync_args)
+        # Sized, not SQLAlchemy's 5 + 10 overflow per engine: every replica's pools add
+        # up against the server's max_connections (docs/operations.md has the sum).
+        self.engine: Engine = create_engine(
+            urls.sync_url,
+            connect_args=sync_args,
+            pool_size=WRITER_POOL_SIZE,
+            max_overflow=WRITER_POOL_BURST,
+        )
         self.async_engine: AsyncEngine = create_async_engine(
-            urls.async_url, connect_args=async_args
+            urls.async_url,
+            connect_args=async_args,
+            pool_size=read_pool_size,
+            max_overflow=read_pool_size,
         )
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_connect)
@@ -124,8 +140,8 @@ class ReadStore:
             event.listen(self.async_engine.sync_engine, "begin", _sqlite_begin_deferred)
 
     @classmethod
-    def for_database(cls, database_url: str) -> ReadStore:
-        return cls(read_store_urls(database_url))
+    def for_database(cls, database_url: str, *, read_pool_size: int = 4) -> ReadStore:
+        return cls(read_store_urls(database_url), read_pool_size=read_pool_size)
 
     def ensure_schema(self, *, lock: bool = True) -> None:
         """Create the active-generation marker and generation 1 if nothing exists yet.
