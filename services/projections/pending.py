@@ -12,7 +12,7 @@ from contracts.balances import PendingTotal
 from projections.moments import db_moment
 from projections.queries import Cut
 from projections.store import ReadStore, active_generation
-from projections.tables import Tables, tables_for
+from projections.tables import Tables, exact_sum, tables_for
 
 
 def _still_pending(t: Tables, cut: Cut, dialect: str) -> ColumnElement[bool]:
@@ -38,7 +38,7 @@ async def pending_totals(
     """Per currency: (reserved minor units, number of items) for one school or donor."""
     p = t.pending
     stmt = (
-        select(p.c.currency, func.sum(p.c.amount), func.count())
+        select(p.c.currency, exact_sum(p.c.amount), func.count())
         .where(p.c[column] == code, _still_pending(t, cut, conn.dialect.name))
         .group_by(p.c.currency)
     )

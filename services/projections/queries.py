@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ledger.domain import chart
 from projections.figures import Row
 from projections.moments import db_moment
-from projections.tables import PROJECTION_NAME, Tables
+from projections.tables import PROJECTION_NAME, Tables, exact_sum
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ async def position(conn: AsyncConnection, t: Tables) -> int:
 def _grouped(t: Tables, where: ColumnElement[bool]) -> Select[Any]:
     p = t.postings
     return (
-        select(p.c.account, p.c.kind, p.c.currency, func.sum(p.c.amount))
+        select(p.c.account, p.c.kind, p.c.currency, exact_sum(p.c.amount))
         .where(where)
         .group_by(p.c.account, p.c.kind, p.c.currency)
     )
@@ -97,7 +97,7 @@ async def group_rows(
     p = t.postings
     key = p.c[column]
     stmt = (
-        select(key, p.c.account, p.c.kind, p.c.currency, func.sum(p.c.amount))
+        select(key, p.c.account, p.c.kind, p.c.currency, exact_sum(p.c.amount))
         .where(key.is_not(None), cut.where(p, conn.dialect.name))
         .group_by(key, p.c.account, p.c.kind, p.c.currency)
     )
@@ -135,7 +135,7 @@ async def account_balances(
         stmt = stmt.order_by(b.c.account, b.c.currency)
         return [(a, c, int(v)) for a, c, v in (await conn.execute(stmt)).all()]
     p = t.postings
-    stmt2 = select(p.c.account, p.c.currency, func.sum(p.c.amount)).where(
+    stmt2 = select(p.c.account, p.c.currency, exact_sum(p.c.amount)).where(
         cut.where(p, conn.dialect.name)
     )
     if prefix:

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, delete, insert, inspect, select, update
 
+from projections.generations import replaying
 from projections.runner import ProjectionRunner
 from projections.store import (
     active_generation,
@@ -54,6 +55,12 @@ def rebuild(runner: ProjectionRunner, progress: Progress | None = None) -> int:
     """
     store = runner.store
     started = time.perf_counter()
+    with replaying(store.engine, store.urls.schema):
+        return _rebuild(runner, started, progress)
+
+
+def _rebuild(runner: ProjectionRunner, started: float, progress: Progress | None) -> int:
+    store = runner.store
     with store.engine.begin() as conn:
         new = _next_generation(conn)
         create_generation(conn, new)
@@ -115,10 +122,44 @@ def compare_generations(
     return diffs
 
 
-def verify(runner: ProjectionRunner, progress: Progress | None = None) -> list[str]:
-    """Every difference between the live read models and a from-scratch replay."""
-    store = runner.store
+# How long verify lets the live read models reach the log head it saw at the start.
+HEAD_WAIT_SECONDS = 10.0
+
+
+def _wait_for_head(runner: ProjectionRunner, head: int, wait_seconds: float) -> None:
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline:
+        with runner.store.engine.connect() as conn:
+            if tracked_position(conn, tables_for(active_generation(conn))) >= head:
+                return
+        time.sleep(0.1)
+
+
+def verify(
+    runner: ProjectionRunner,
+    progress: Progress | None = None,
+    *,
+    head_wait_seconds: float = HEAD_WAIT_SECONDS,
+) -> list[str]:
+    """Every difference between the live read models and a from-scratch replay.
+
+    The replay runs to the log head, not just to where the live models are: live models
+    that stay behind the head (a projection batch failing on every try) are a difference,
+    not a pass over the part they did apply.
+    """
     started = time.perf_counter()
+    head = runner.log.head()
+    _wait_for_head(runner, head, head_wait_seconds)
+    with replaying(runner.store.engine, runner.store.urls.schema):
+        differences = _verify(runner, head, head_wait_seconds, progress)
+    record_run(runner, "verify", started, len(differences))
+    return differences
+
+
+def _verify(
+    runner: ProjectionRunner, head: int, head_wait_seconds: float, progress: Progress | None
+) -> list[str]:
+    store = runner.store
     with store.engine.begin() as conn:
         scratch = _next_generation(conn)
         create_generation(conn, scratch)
@@ -136,14 +177,26 @@ def verify(runner: ProjectionRunner, progress: Progress | None = None) -> list[s
                 # The first read fixes the snapshot: the live tables cannot move under us.
                 live = tables_for(active_generation(live_conn))
                 at = tracked_position(live_conn, live)
+                if at < head:
+                    differences.append(
+                        f"tracking: the live read models are at position {at}, behind the "
+                        f"log head {head} after {head_wait_seconds:g}s: the read side is stuck "
+                        "or lagging (see /v1/projections/status and the server log)"
+                    )
                 runner.catch_up(generation=scratch, until=at, progress=progress)
                 with store.engine.connect() as fresh_conn:
-                    differences = compare_generations(
+                    differences += compare_generations(
                         live_conn, fresh_conn, live, tables_for(scratch)
                     )
+        if at < head:
+            # The rest of the log, into the scratch tables: the event the live side
+            # cannot apply fails here too, and is named.
+            try:
+                runner.catch_up(generation=scratch, until=head, progress=progress)
+            except Exception as e:
+                differences.append(f"replay: applying the log after {at} fails: {e!r:.500}")
     finally:
         with store.engine.begin() as conn:
             drop_generation(conn, scratch)
         runner.forget(scratch)
-    record_run(runner, "verify", started, len(differences))
     return differences

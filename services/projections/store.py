@@ -7,16 +7,21 @@ event store's synchronous recorder); the API reads through an async engine
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sqlalchemy import Connection, Engine, create_engine, event, insert, select
+from sqlalchemy import Connection, Engine, create_engine, event, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from projections.audit.tables import audit_metadata
+from projections.generations import drop_orphans, schema_lock_key
 from projections.tables import PROJECTION_NAME, Tables, active, metadata, tables_for
+from projections.upgrade import widen_balances
+
+log = logging.getLogger("projections.store")
 
 
 @dataclass(frozen=True)
@@ -50,14 +55,41 @@ def read_store_urls(database_url: str) -> ReadStoreUrls:
     raise ValueError(msg)
 
 
+class _ExactSum:
+    """SQLite aggregate: the exact sum as a Python int, handed back as text past 64 bits."""
+
+    def __init__(self) -> None:
+        self.total: int | None = None
+
+    def step(self, value: Any) -> None:
+        if value is not None:
+            self.total = (self.total or 0) + int(value)
+
+    def finalize(self) -> int | str | None:
+        if self.total is None or -(2**63) <= self.total < 2**63:
+            return self.total
+        return str(self.total)
+
+
+def _register_exact_sum(dbapi_connection: Any) -> None:
+    if hasattr(dbapi_connection, "create_aggregate"):  # pysqlite
+        dbapi_connection.create_aggregate("exact_sum", 1, _ExactSum)
+        return
+    # aiosqlite: its connection is used from its own thread only.
+    inner = dbapi_connection._connection
+    dbapi_connection.await_(inner._execute(inner._conn.create_aggregate, "exact_sum", 1, _ExactSum))
+
+
 def _sqlite_connect(dbapi_connection: Any, _: Any) -> None:
     # Take transaction control from pysqlite (SQLAlchemy's documented recipe), so a
     # read transaction really is one snapshot and writers lock up front.
     dbapi_connection.isolation_level = None
+    _register_exact_sum(dbapi_connection)
     cursor = dbapi_connection.cursor()
+    # First the wait, so processes opening a new file together wait for its lock.
+    cursor.execute("PRAGMA busy_timeout=10000")
     # WAL: readers keep a consistent snapshot while the runner writes.
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
 
 
@@ -72,17 +104,33 @@ def _sqlite_begin_deferred(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN DEFERRED")
 
 
+# The runner's own connections: the leadership lock and its batch kept; a verify or
+# rebuild in the same process (live snapshot, scratch replay, comparison) bursts.
+WRITER_POOL_SIZE = 2
+WRITER_POOL_BURST = 5
+
+
 class ReadStore:
-    def __init__(self, urls: ReadStoreUrls) -> None:
+    def __init__(self, urls: ReadStoreUrls, *, read_pool_size: int = 4) -> None:
         self.urls = urls
         sync_args: dict[str, Any] = {}
         async_args: dict[str, Any] = {}
         if urls.schema:
             sync_args["options"] = f"-csearch_path={urls.schema}"
             async_args["server_settings"] = {"search_path": urls.schema}
-        self.engine: Engine = create_engine(urls.sync_url, connect_args=sync_args)
+        # Sized, not SQLAlchemy's 5 + 10 overflow per engine: every replica's pools add
+        # up against the server's max_connections (docs/operations.md has the sum).
+        self.engine: Engine = create_engine(
+            urls.sync_url,
+            connect_args=sync_args,
+            pool_size=WRITER_POOL_SIZE,
+            max_overflow=WRITER_POOL_BURST,
+        )
         self.async_engine: AsyncEngine = create_async_engine(
-            urls.async_url, connect_args=async_args
+            urls.async_url,
+            connect_args=async_args,
+            pool_size=read_pool_size,
+            max_overflow=read_pool_size,
         )
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_connect)
@@ -92,12 +140,22 @@ class ReadStore:
             event.listen(self.async_engine.sync_engine, "begin", _sqlite_begin_deferred)
 
     @classmethod
-    def for_database(cls, database_url: str) -> ReadStore:
-        return cls(read_store_urls(database_url))
+    def for_database(cls, database_url: str, *, read_pool_size: int = 4) -> ReadStore:
+        return cls(read_store_urls(database_url), read_pool_size=read_pool_size)
 
-    def ensure_schema(self) -> None:
-        """Create the active-generation marker and generation 1 if nothing exists yet."""
+    def ensure_schema(self, *, lock: bool = True) -> None:
+        """Create the active-generation marker and generation 1 if nothing exists yet.
+
+        Under the schema lock ``ledger db upgrade`` holds (``lock=False`` only from
+        inside that upgrade), so servers starting together create the tables once.
+        Leftover generations of a killed rebuild are dropped here too.
+        """
         with self.engine.begin() as conn:
+            if lock and conn.dialect.name == "postgresql":
+                conn.execute(
+                    text("SELECT pg_advisory_xact_lock(:k)"),
+                    {"k": schema_lock_key(self.urls.schema)},
+                )
             metadata.create_all(conn)
             audit_metadata.create_all(conn)
             if conn.execute(select(active.c.generation)).first() is None:
@@ -106,8 +164,13 @@ class ReadStore:
             else:
                 # Tables added by a later release (e.g. pending disbursements) start
                 # empty; the events that fill them are no older than the release.
-                for table in tables_for(active_generation(conn)).all():
+                live = tables_for(active_generation(conn))
+                for table in live.all():
                     table.create(conn, checkfirst=True)
+                widen_balances(conn, live)
+                dropped = drop_orphans(conn, active_generation(conn), self.urls.schema)
+                if dropped:
+                    log.warning("dropped leftover read-model generations %s", dropped)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -8,6 +8,7 @@ move to the new tables at their next query, and the old set is dropped.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -18,12 +19,63 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Table,
     Text,
 )
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import GenericFunction
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 PROJECTION_NAME = "ledger"
+
+
+class ExactInteger(TypeDecorator[int]):
+    """A running sum of minor units, exact at any size: never a 64-bit overflow, never REAL.
+
+    Each posting is at most 10**15 and a log holds fewer than 2**63 of them, so no sum
+    of postings reaches 10**38: NUMERIC(38, 0) on PostgreSQL holds every one. SQLite's
+    integers stop at 2**63 and its arithmetic silently turns to floating point beyond,
+    so there the sum is decimal text and the writer adds in Python.
+    """
+
+    impl = Numeric(38, 0)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(Text())
+        return dialect.type_descriptor(Numeric(38, 0))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return str(int(value)) if dialect.name == "sqlite" else int(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> int | None:
+        return None if value is None else int(value)
+
+
+class exact_sum(GenericFunction[int]):  # noqa: N801 - an SQL function, named as one
+    """SUM of minor units, exact: PostgreSQL's sum of BIGINT is NUMERIC already; SQLite's
+    raises past 2**63, so there it is the store's exact_sum aggregate (Python integers)."""
+
+    type = ExactInteger()
+    inherit_cache = True
+
+
+@compiles(exact_sum)
+def _sum(element: exact_sum, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"sum({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(exact_sum, "sqlite")
+def _exact_sum(element: exact_sum, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"exact_sum({compiler.process(element.clauses, **kw)})"
+
 
 metadata = MetaData()
 
@@ -148,7 +200,7 @@ def tables_for(generation: int) -> Tables:
         md,
         Column("account", String(255), primary_key=True),
         Column("currency", String(3), primary_key=True),
-        Column("balance", BigInteger, nullable=False),
+        Column("balance", ExactInteger, nullable=False),
     )
     # Running balances per programme, account and entry kind: programme totals at a
     # cost that grows with the chart of accounts, not with the length of history.
@@ -159,7 +211,7 @@ def tables_for(generation: int) -> Tables:
         Column("account", String(255), primary_key=True),
         Column("kind", String(32), primary_key=True),
         Column("currency", String(3), primary_key=True),
-        Column("balance", BigInteger, nullable=False),
+        Column("balance", ExactInteger, nullable=False),
     )
     schools = Table(
         p + "schools",

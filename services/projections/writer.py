@@ -299,9 +299,34 @@ class BatchApplier:
         """Add each row's balance to the stored one, inserting the rows not there yet."""
         if not rows:
             return
-        dialect_insert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
-        stmt = dialect_insert(table)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=key, set_={"balance": table.c.balance + stmt.excluded.balance}
+        if self.conn.dialect.name == "postgresql":
+            stmt = pg_insert(table)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=key, set_={"balance": table.c.balance + stmt.excluded.balance}
+            )
+            self.conn.execute(stmt, rows)
+            return
+        # SQLite adds in Python (its own arithmetic turns to REAL past 2**63); the runner
+        # holds the write lock, so reading the stored sums first is safe.
+        stored = self._stored_balances(table, key, rows)
+        for row in rows:
+            row["balance"] += stored.get(tuple(row[k] for k in key), 0)
+        lite = sqlite_insert(table)
+        self.conn.execute(
+            lite.on_conflict_do_update(index_elements=key, set_={"balance": lite.excluded.balance}),
+            rows,
         )
-        self.conn.execute(stmt, rows)
+
+    def _stored_balances(
+        self, table: Any, key: list[str], rows: list[dict[str, Any]]
+    ) -> dict[tuple[Any, ...], int]:
+        first = table.c[key[0]]
+        wanted = sorted({row[key[0]] for row in rows})
+        found: dict[tuple[Any, ...], int] = {}
+        for start in range(0, len(wanted), 500):
+            stmt = select(*(table.c[k] for k in key), table.c.balance).where(
+                first.in_(wanted[start : start + 500])
+            )
+            for *ident, balance in self.conn.execute(stmt).all():
+                found[tuple(ident)] = int(balance)
+        return found

@@ -46,7 +46,9 @@ def build_ledger(
 
 def build_read_store(settings: Settings, *, ensure_schema: bool = True) -> ReadStore:
     """The read store beside the events (or at ``projections_url``)."""
-    store = ReadStore.for_database(settings.projections_url or settings.database_url)
+    store = ReadStore.for_database(
+        settings.projections_url or settings.database_url, read_pool_size=settings.read_pool_size
+    )
     if ensure_schema:
         store.ensure_schema()
     return store

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from ledger.application.app import LedgerApplication
 from ledger.application.approval_policy import ApprovalPolicy
+from ledger.application.unit_of_work import Context
 from ledger.infrastructure.settings import Settings
 from projections.pending import overdue_in
 from projections.rebuild import verify
@@ -285,3 +286,34 @@ def test_pending_and_overdue_are_scraped(
     position = ok(decided)["position"]
     client.get("/v1/approvals/pending", params={"min_position": position}, headers=headers())
     assert not any("KZT" in k for k in _approval_gauges(client, headers))
+
+
+def test_no_caller_can_block_the_expiry_sweeper(
+    client: TestClient, headers: Any, grant: str, ledger: LedgerApplication
+) -> None:
+    # The attack: take the claim the sweeper keys an expiry by, so the expiry replays
+    # someone else's answer (or is refused as a reused key) and the reservation stays.
+    ledger.approvals = ApprovalPolicy(ttl=dt.timedelta(milliseconds=1))
+    entry = ok(pay(client, headers, grant, BIG), 202)["entry_id"]
+    for key in (f"expire-{entry}", f"system-expire-{entry}"):
+        taken = client.post(
+            "/v1/donors", json={"code": "blocker", "name": "Blocker"},
+            headers=headers(key=key, actor="system-expiry"),
+        )  # fmt: skip
+        problem(taken, 401, "unauthenticated")
+    # A claim under the old key form, taken before system subjects were reserved, no
+    # longer blocks: system commands are keyed in their own form.
+    ledger.register_donor(
+        Context(actor="system-expiry", idempotency_key=f"expire-{entry}"), code="blocker",
+        name="Blocker",
+    )  # fmt: skip
+    time.sleep(0.01)
+    read_side = client.app.state.read_side  # type: ignore[attr-defined]
+    ok(client.get("/v1/approvals/pending", params={"min_position": ledger.log_head()},
+                  headers=headers()), 200)  # fmt: skip
+    due = lambda now: overdue_in(read_side.store, now)  # noqa: E731
+    expire = lambda entry_id, now: ledger.expire_disbursement(entry_id, now=now)  # noqa: E731
+    assert sweep_once(due, expire) == [entry]
+    at = {"min_position": ledger.log_head()}
+    school = ok(client.get("/v1/balances/schools/khromtau", params=at, headers=headers()), 200)
+    assert school["pending"] == []

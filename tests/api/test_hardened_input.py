@@ -106,3 +106,48 @@ def test_positions_beyond_64_bits_are_422_not_500(client: TestClient) -> None:
         response = client.get("/v1/journal", params=params)
         assert response.status_code == 422, response.text
         assert response.headers["content-type"].startswith(PROBLEM)
+
+
+def test_a_second_content_type_cannot_smuggle_a_duplicate_key(
+    client: TestClient, headers: Any, ledger: LedgerApplication
+) -> None:
+    # The check must read the media type the router reads: two headers are refused.
+    head = ledger.log_head()
+    given = headers()
+    response = client.post(
+        "/v1/donors",
+        content=b'{"code": "qh", "name": "Q", "name": "Other"}',
+        headers=[*given.items(), ("Content-Type", "application/json"),
+                 ("Content-Type", "text/plain")],
+    )  # fmt: skip
+    assert response.status_code == 400, response.text
+    assert response.json()["type"] == "urn:grant-ledger:problem:repeated-content-type"
+    assert ledger.log_head() == head
+
+
+@pytest.mark.parametrize("media", ["text/plain", "application/x-www-form-urlencoded", "text/json"])
+def test_a_body_that_is_not_json_is_415(
+    client: TestClient, headers: Any, ledger: LedgerApplication, media: str
+) -> None:
+    head = ledger.log_head()
+    response = client.post(
+        "/v1/donors",
+        content=b'{"code": "qh", "name": "Q", "name": "Other"}',
+        headers={**headers(), "Content-Type": media},
+    )
+    assert response.status_code == 415, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+    assert response.json()["type"] == "urn:grant-ledger:problem:unsupported-media-type"
+    assert ledger.log_head() == head
+
+
+def test_a_body_without_content_type_is_parsed_strictly(
+    client: TestClient, headers: Any, ledger: LedgerApplication
+) -> None:
+    head = ledger.log_head()
+    given = {k: v for k, v in headers().items() if k.lower() != "content-type"}
+    response = client.post(
+        "/v1/donors", content=b'{"code": "qh", "name": "Q", "name": "Other"}', headers=given
+    )
+    assert response.status_code == 400, response.text
+    assert ledger.log_head() == head

@@ -98,6 +98,21 @@ def test_ledger_token_refuses_unknown_roles_and_odd_subjects(tmp_path: Path) -> 
         app, ["token", "--role", "viewer", "--sub", "a", "--ttl", "9999d", "--database-url", url]
     )
     assert bad_ttl.exit_code == 2
+    for reserved in ("system-expiry", "system"):
+        refused = runner.invoke(
+            app, ["token", "--role", "officer", "--sub", reserved, "--database-url", url]
+        )
+        assert refused.exit_code == 2 and "reserved" in refused.output
+
+
+def test_ledger_token_ttl_is_capped_by_the_maximum_lifetime(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path}/ledger.sqlite3"
+    monkeypatch.setenv("LEDGER_JWT_MAX_LIFETIME_SECONDS", "7200")
+    args = ["token", "--role", "viewer", "--sub", "a", "--database-url", url, "--ttl"]
+    assert CliRunner().invoke(app, [*args, "3h"]).exit_code == 2
+    assert CliRunner().invoke(app, [*args, "2h"]).exit_code == 0
 
 
 def test_serve_refuses_to_start_in_production_without_keys(

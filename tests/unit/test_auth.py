@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 
+import jwt
 import pytest
 
 from ledger.api.auth import TokenVerifier, Unauthenticated, roles_of
@@ -53,3 +54,32 @@ def test_a_subject_that_cannot_be_recorded_is_refused() -> None:
 def test_an_oversized_token_is_refused_before_parsing() -> None:
     with pytest.raises(Unauthenticated, match="too long"):
         TokenVerifier(KEYS).verify("a" * 20_000)
+
+
+@pytest.mark.parametrize("subject", ["system-expiry", "System-Expiry", "system", "system-x"])
+def test_system_subjects_are_reserved(subject: str) -> None:
+    token = mint_token(KEYS, subject, ["officer"], dt.timedelta(minutes=5))
+    with pytest.raises(Unauthenticated, match="reserved"):
+        TokenVerifier(KEYS).verify(token)
+    assert TokenVerifier(KEYS).verify(mint_token(KEYS, "systems-team", ["officer"],
+                                                 dt.timedelta(minutes=5))).subject  # fmt: skip
+
+
+def test_a_token_may_not_outlive_the_maximum_lifetime() -> None:
+    forever = jwt.encode(
+        {"sub": "alice", "roles": ["officer"], "iss": "grant-ledger", "aud": "grant-ledger",
+         "iat": int(time.time()), "exp": 10**12},
+        KEYS.secret, algorithm="HS256",
+    )  # fmt: skip
+    with pytest.raises(Unauthenticated, match="lifetime"):
+        TokenVerifier(KEYS).verify(forever)
+    capped = KeyMaterial(**{**KEYS.__dict__, "max_lifetime_seconds": 3600})
+    with pytest.raises(Unauthenticated, match="lifetime"):
+        TokenVerifier(capped).verify(mint_token(capped, "alice", ["officer"],
+                                                dt.timedelta(hours=2)))  # fmt: skip
+    assert (
+        TokenVerifier(capped)
+        .verify(mint_token(capped, "alice", ["officer"], dt.timedelta(hours=1)))
+        .subject
+        == "alice"
+    )

@@ -15,6 +15,7 @@ from typing import Any
 
 import jwt
 
+from ledger.domain.idempotency import is_system_actor
 from ledger.infrastructure.keys import KeyMaterial
 
 ROLES = ("officer", "approver", "auditor", "viewer", "metrics")
@@ -103,6 +104,12 @@ class TokenVerifier:
         subject = claims.get("sub")
         if not isinstance(subject, str) or not SUBJECT.match(subject):
             raise Unauthenticated("the token's subject must be 1..64 of [A-Za-z0-9._@-]")
+        if is_system_actor(subject):
+            raise Unauthenticated("the token's subject is reserved for the ledger itself")
+        if float(claims["exp"]) - time.time() > self.keys.max_lifetime_seconds:
+            raise Unauthenticated(
+                f"the token's lifetime exceeds {self.keys.max_lifetime_seconds} seconds"
+            )
         principal = Principal(subject=subject, roles=roles_of(claims, self.keys.audience))
         # Same rule as PyJWT's exp check: still good until exp + leeway.
         return principal, float(claims["exp"]) + self.keys.leeway_seconds

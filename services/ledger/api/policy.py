@@ -143,6 +143,29 @@ def _problem(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/problem+json": {"schema": schema}}}
 
 
+# Answered by the request guards before any route runs, so no route declares them.
+_BODY_PROBLEMS = {
+    "400": "Malformed JSON, a repeated Content-Type, or a missing/invalid Idempotency-Key",
+    "413": "The body is larger than the server accepts",
+    "415": "The body is not application/json",
+}
+
+
+def _problem_media(operation: dict[str, Any], method: str) -> None:
+    """Every error answer is application/problem+json, the guards' statuses included."""
+    responses = operation.setdefault("responses", {})
+    for status, response in responses.items():
+        if status[:1] in ("4", "5") and "content" in response:
+            schema = {"$ref": "#/components/schemas/Problem"}
+            response["content"] = {"application/problem+json": {"schema": schema}}
+    if method.upper() in ("POST", "PUT", "PATCH"):
+        for status, description in _BODY_PROBLEMS.items():
+            responses.setdefault(status, _problem(description))
+    responses.setdefault(
+        "503", _problem("The store, the identity provider or the read models are not available")
+    )
+
+
 def document(app: FastAPI, table: dict[tuple[str, str], Rule]) -> None:
     """Show the bearer scheme and each operation's roles in the OpenAPI document."""
     build = app.openapi
@@ -155,6 +178,7 @@ def document(app: FastAPI, table: dict[tuple[str, str], Rule]) -> None:
         schemes["bearer"] = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
         for path, operations in schema.get("paths", {}).items():
             for method, operation in operations.items():
+                _problem_media(operation, method)
                 rule = table.get((method.upper(), path))
                 if rule is None or rule is PUBLIC:
                     continue

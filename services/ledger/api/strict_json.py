@@ -5,6 +5,11 @@ last of two equal keys, so ``{"amount": 1, "amount": 100000}`` would record whic
 the parser kept, not what a reviewer of the request saw. This middleware parses the body
 strictly first and refuses such requests with 400; the body is then handed on unchanged.
 It runs inside the body-size limit, so it never buffers more than that limit allows.
+
+The check and the parser must read the same media type: a request with two Content-Type
+headers is refused (the router reads the first, a middleware might read the last), and a
+body in any media type other than JSON is refused with 415, so no body reaches a route
+unparsed by this check.
 """
 
 from __future__ import annotations
@@ -43,6 +48,13 @@ def parse_strict(body: bytes) -> Any:
     return json.loads(body, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
 
 
+def is_json_media_type(content_type: bytes) -> bool:
+    """application/json or application/<anything>+json, parameters ignored (as FastAPI)."""
+    media = content_type.split(b";", 1)[0].strip().lower()
+    kind, _, subtype = media.partition(b"/")
+    return kind == b"application" and (subtype == b"json" or subtype.endswith(b"+json"))
+
+
 class StrictJson:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -51,14 +63,14 @@ class StrictJson:
         if scope["type"] != "http" or scope["method"] not in _WITH_BODY:
             await self.app(scope, receive, send)
             return
-        content_type = b""
-        for name, value in scope.get("headers", []):
-            if name == b"content-type":
-                content_type = value.lower()
-        if content_type and b"json" not in content_type:
-            # Not JSON: FastAPI refuses it itself if the route wants JSON.
-            await self.app(scope, receive, send)
+        types = [value for name, value in scope.get("headers", []) if name == b"content-type"]
+        if len(types) > 1:
+            await send_problem(
+                scope, send, 400, "repeated-content-type", "Repeated Content-Type",
+                "a request carries at most one Content-Type header",
+            )  # fmt: skip
             return
+        content_type = types[0] if types else b""
         chunks: list[bytes] = []
         while True:
             message = await receive()
@@ -70,6 +82,12 @@ class StrictJson:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
+        if body and content_type and not is_json_media_type(content_type):
+            await send_problem(
+                scope, send, 415, "unsupported-media-type", "Unsupported media type",
+                "request bodies are application/json",
+            )  # fmt: skip
+            return
         if body:
             try:
                 parse_strict(body)

@@ -14,14 +14,21 @@ from ledger.domain.account import SchoolAccount, account_id
 from ledger.domain.entries import EntryLocator
 from ledger.domain.errors import NotPending
 from ledger.domain.grant import Grant
+from ledger.domain.idempotency import SYSTEM_ACTOR_PREFIX, is_system_actor
 
-# Who records an expiry: the sweeper, not a person.
-EXPIRY_ACTOR = "system-expiry"
+# Who records an expiry: the sweeper, not a person. A reserved subject (no token carries
+# it), so no request can take the claim an expiry is keyed by.
+EXPIRY_ACTOR = SYSTEM_ACTOR_PREFIX + "expiry"
+assert is_system_actor(EXPIRY_ACTOR)
 
 
 def expiry_context(entry_id: UUID | str) -> Context:
-    """One key per pending item: two sweepers racing record one expiry between them."""
-    return Context(actor=EXPIRY_ACTOR, idempotency_key=f"expire-{entry_id}")
+    """One key per pending item: two sweepers racing record one expiry between them.
+
+    The key's ``system-`` form is new: a claim taken under the old ``expire-<id>`` form
+    (before system subjects were reserved) can no longer block the sweeper.
+    """
+    return Context(actor=EXPIRY_ACTOR, idempotency_key=f"system-expire-{entry_id}")
 
 
 def _pending_grant(uow: UnitOfWork, entry_id: UUID) -> Grant:

@@ -19,6 +19,16 @@ from ledger.domain.registry import LEDGER_NAMESPACE
 KEY_PATTERN = r"^[\x21-\x7e]{8,128}$"
 _KEY = re.compile(KEY_PATTERN)
 
+# Subjects the ledger itself records as (the expiry sweeper). No token may carry one, so
+# the claims of system commands, keyed by (actor, key), are out of every caller's reach.
+SYSTEM_ACTOR_PREFIX = "system-"
+
+
+def is_system_actor(subject: str) -> bool:
+    """True for ``system`` and ``system-...`` in any case: reserved for the ledger."""
+    lowered = subject.lower()
+    return lowered == "system" or lowered.startswith(SYSTEM_ACTOR_PREFIX)
+
 
 class IdempotencyKeyReused(DomainError):
     code = "idempotency-key-reused"

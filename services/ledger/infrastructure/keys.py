@@ -39,6 +39,8 @@ class KeyMaterial:
     secret_path: Path | None = None
     # Verification only: the secret being rotated out (LEDGER_JWT_PREVIOUS_SECRET).
     previous_secret: bytes | None = None
+    # A token whose exp lies further ahead than this is refused (LEDGER_JWT_MAX_LIFETIME_SECONDS).
+    max_lifetime_seconds: int = 31 * 86400
 
 
 def data_folder(database_url: str) -> Path:
@@ -99,6 +101,7 @@ def load_key_material(
         leeway_seconds=settings.jwt_leeway_seconds,
         secret_path=path,
         previous_secret=previous,
+        max_lifetime_seconds=settings.jwt_max_lifetime_seconds,
     )
 
 

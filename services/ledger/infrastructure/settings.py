@@ -36,6 +36,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, description="Largest request body accepted")
     commit_batch_max: int = Field(default=512, description="Most commands in one group commit")
     pool_size: int = Field(default=10, description="PostgreSQL connections per process")
+    read_pool_size: int = Field(
+        default=4,
+        ge=1,
+        le=50,
+        description="Read-model connections per process for API reads (as many again in "
+        "bursts); the projection runner adds 2 of its own (7 in a verify or rebuild).",
+    )
     approval_thresholds: dict[str, int] = Field(
         default_factory=lambda: {"KZT": 5_000_000_000},
         description="Per currency, in minor units: a disbursement above it waits for a second "
@@ -89,6 +96,13 @@ class Settings(BaseSettings):
     )
     jwt_leeway_seconds: int = Field(
         default=30, ge=0, le=300, description="Clock skew allowed on exp/nbf/iat (seconds)."
+    )
+    jwt_max_lifetime_seconds: int = Field(
+        default=31 * 86400,
+        ge=60,
+        le=366 * 86400,
+        description="Longest a token may still be valid when presented (exp minus now, "
+        "seconds); `ledger token --ttl` is capped to it too. A leaked token cannot outlive it.",
     )
     metrics_public: bool = Field(
         default=False, description="Serve /metrics without a token (else the metrics role)."

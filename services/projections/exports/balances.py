@@ -16,6 +16,7 @@ from ledger.domain import chart
 from projections.exports.journal import csv_rows
 from projections.exports.source import Snapshot
 from projections.figures import Row, SchoolNumbers, donor_numbers, school_numbers
+from projections.tables import exact_sum
 
 SCHOOL_COLUMNS = [
     "code", "name", "school_type", "region", "district", "hub", "currency",
@@ -34,7 +35,7 @@ async def _grouped(snap: Snapshot, column: str) -> dict[str, list[Row]]:
     p = snap.tables.postings
     key = p.c[column]
     stmt = (
-        select(key, p.c.account, p.c.kind, p.c.currency, func.sum(p.c.amount))
+        select(key, p.c.account, p.c.kind, p.c.currency, exact_sum(p.c.amount))
         .where(key.is_not(None), snap.posting_filter())
         .group_by(key, p.c.account, p.c.kind, p.c.currency)
     )

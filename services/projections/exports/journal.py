@@ -100,9 +100,25 @@ JOURNAL_CSV_COLUMNS = [
 ]  # fmt: skip
 
 
+# A spreadsheet runs a cell that begins with one of these as a formula (=HYPERLINK(...),
+# =cmd|...): OWASP's rule is to prefix such text with a single quote, which shows it as
+# text. Numbers are left alone: a credit's "-1250.00" is a number, not a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def neutral_cell(cell: Any) -> Any:
+    """The cell, or text a spreadsheet will not evaluate as a formula."""
+    if isinstance(cell, str) and cell.startswith(_FORMULA_START) and not _NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
+
+
 def csv_rows(rows: list[list[Any]]) -> str:
     out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    csv.writer(out, lineterminator="\r\n").writerows(
+        [neutral_cell(cell) for cell in row] for row in rows
+    )
     return out.getvalue()
 
 

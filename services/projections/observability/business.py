@@ -19,6 +19,7 @@ from projections.figures import group_numbers
 from projections.moments import db_moment
 from projections.queries import programme_balance_rows
 from projections.service import ReadSide
+from projections.tables import exact_sum
 
 MONEY = "minor units of the currency (tiyn for KZT)"
 
@@ -87,7 +88,7 @@ class BusinessGauges:
             now = db_moment(dt.datetime.now(dt.UTC), r.conn.dialect.name)
             overdue = func.sum(case((p.c.expires_at < now, 1), else_=0))
             stmt = (
-                select(p.c.currency, func.count(), func.sum(p.c.amount), overdue)
+                select(p.c.currency, func.count(), exact_sum(p.c.amount), overdue)
                 .where(p.c.status == "pending")
                 .group_by(p.c.currency)
             )

@@ -8,7 +8,6 @@ idempotent and serialised by an advisory lock, so a retried or doubled Job is sa
 
 from __future__ import annotations
 
-import hashlib
 import time
 from typing import Annotated
 from urllib.parse import parse_qs, urlsplit
@@ -31,8 +30,10 @@ def _postgres(url: str) -> tuple[str, str | None] | None:
 
 
 def _upgrade_lock_key(schema: str | None) -> int:
-    digest = hashlib.sha256(f"ledger-db-upgrade:{schema or 'public'}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
+    # The read store's start-up takes the same lock around its CREATE TABLEs.
+    from projections.generations import schema_lock_key
+
+    return schema_lock_key(schema)
 
 
 def upgrade(settings: Settings) -> list[str]:
@@ -72,7 +73,12 @@ def _create_tables(settings: Settings) -> None:
         ledger.log_head()
     finally:
         ledger.close()
-    build_read_store(settings).close()
+    # This upgrade already holds the schema lock (another session would wait for it).
+    store = build_read_store(settings, ensure_schema=False)
+    try:
+        store.ensure_schema(lock=False)
+    finally:
+        store.close()
 
 
 def _create_table(flag: str) -> dict[str, str]:

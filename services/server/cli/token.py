@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from ledger.api.auth import ROLES, SUBJECT
+from ledger.domain.idempotency import is_system_actor
 from ledger.infrastructure.keys import KeyMaterialError, load_key_material, mint_token
 from ledger.infrastructure.settings import Settings
 from server.cli.options import DatabaseUrl, settings_for
@@ -17,15 +18,15 @@ _TTL = re.compile(r"^(\d{1,7})([smhd]?)$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-def parse_ttl(text: str) -> dt.timedelta:
-    """3600, 90m, 8h, 30d: at most a year (a forgotten token should not live forever)."""
+def parse_ttl(text: str, max_seconds: int = 366 * 86400) -> dt.timedelta:
+    """3600, 90m, 8h, 30d: at most the verifier's maximum token lifetime."""
     match = _TTL.match(text.strip())
     if not match:
         msg = "use seconds or a number with s, m, h or d (e.g. 8h)"
         raise typer.BadParameter(msg)
     seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-    if not 0 < seconds <= 366 * 86400:
-        msg = "between 1 second and 366 days"
+    if not 0 < seconds <= max_seconds:
+        msg = f"between 1 second and {max_seconds} seconds (LEDGER_JWT_MAX_LIFETIME_SECONDS)"
         raise typer.BadParameter(msg)
     return dt.timedelta(seconds=seconds)
 
@@ -60,11 +61,13 @@ def token(
     if not SUBJECT.match(sub):
         msg = "1..64 of [A-Za-z0-9._@-]"
         raise typer.BadParameter(msg, param_hint="--sub")
-    lifetime = parse_ttl(ttl)
+    if is_system_actor(sub):
+        msg = "subjects system and system-... are reserved for the ledger itself"
+        raise typer.BadParameter(msg, param_hint="--sub")
+    settings = settings_for(database_url)
+    lifetime = parse_ttl(ttl, settings.jwt_max_lifetime_seconds)
     try:
-        keys = load_key_material(
-            settings_for(database_url), announce=lambda m: typer.echo(m, err=True)
-        )
+        keys = load_key_material(settings, announce=lambda m: typer.echo(m, err=True))
         typer.echo(mint_token(keys, sub, sorted(set(role)), lifetime))
     except KeyMaterialError as e:
         typer.echo(f"ledger: cannot mint a token: {e}", err=True)
