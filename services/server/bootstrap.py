@@ -35,12 +35,18 @@ def build_ledger(
     """
     return LedgerApplication(
         {
-            **eventsourcing_env(settings.database_url, pool_size or settings.pool_size),
+            **eventsourcing_env(
+                settings.database_url,
+                pool_size or settings.pool_size,
+                wait_seconds=settings.store_wait_seconds,
+                recycle_seconds=settings.store_recycle_seconds,
+            ),
             **(env or {}),
         },
         commit_batch_max=settings.commit_batch_max,
         approvals=settings.approval_policy() if approvals else None,
         period_refresh_seconds=settings.period_refresh_seconds,
+        commit_wait_seconds=settings.commit_wait_seconds,
     )
 
 
