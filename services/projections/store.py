@@ -72,17 +72,46 @@ def _sqlite_begin_deferred(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN DEFERRED")
 
 
+@dataclass(frozen=True)
+class ReadPool:
+    """The API's read pool (PostgreSQL): size, and how long anything may wait on it."""
+
+    size: int = 5
+    overflow: int = 5
+    wait_seconds: float = 2.0  # for a pooled connection; then 503, not a queue
+    statement_seconds: float = 10.0  # one query; then cancelled (503)
+    recycle_seconds: float = 600.0  # older connections are replaced
+
+
 class ReadStore:
-    def __init__(self, urls: ReadStoreUrls) -> None:
+    def __init__(self, urls: ReadStoreUrls, pool: ReadPool | None = None) -> None:
         self.urls = urls
+        self.pool = pool = pool or ReadPool()
         sync_args: dict[str, Any] = {}
         async_args: dict[str, Any] = {}
+        sync_engine: dict[str, Any] = {}
+        async_engine: dict[str, Any] = {}
         if urls.schema:
             sync_args["options"] = f"-csearch_path={urls.schema}"
             async_args["server_settings"] = {"search_path": urls.schema}
-        self.engine: Engine = create_engine(urls.sync_url, connect_args=sync_args)
+        if urls.sync_url.startswith("postgresql"):
+            # A database that is down or restarting answers 503 within seconds, and a
+            # connection it closed is noticed at checkout (pre-ping) instead of failing
+            # the request that drew it.
+            wait = max(1, round(pool.wait_seconds))
+            sync_args["connect_timeout"] = wait
+            async_args["timeout"] = pool.wait_seconds
+            async_args["command_timeout"] = pool.statement_seconds
+            common = {
+                "pool_pre_ping": True,
+                "pool_recycle": pool.recycle_seconds,
+                "pool_timeout": pool.wait_seconds,
+            }
+            sync_engine.update(common)
+            async_engine.update(common, pool_size=pool.size, max_overflow=pool.overflow)
+        self.engine: Engine = create_engine(urls.sync_url, connect_args=sync_args, **sync_engine)
         self.async_engine: AsyncEngine = create_async_engine(
-            urls.async_url, connect_args=async_args
+            urls.async_url, connect_args=async_args, **async_engine
         )
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_connect)
@@ -92,8 +121,8 @@ class ReadStore:
             event.listen(self.async_engine.sync_engine, "begin", _sqlite_begin_deferred)
 
     @classmethod
-    def for_database(cls, database_url: str) -> ReadStore:
-        return cls(read_store_urls(database_url))
+    def for_database(cls, database_url: str, pool: ReadPool | None = None) -> ReadStore:
+        return cls(read_store_urls(database_url), pool)
 
     def ensure_schema(self) -> None:
         """Create the active-generation marker and generation 1 if nothing exists yet."""

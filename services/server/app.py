@@ -18,6 +18,7 @@ from ledger.observability.middleware import RequestMetrics
 from projections import api as projections_api
 from projections import approvals_api
 from projections.audit import api as audit_api
+from projections.audit.streams import StreamLimits
 from projections.exports import routes as exports_routes
 from projections.observability.business import BusinessGauges
 from projections.observability.gauges import ProjectionGauges
@@ -59,6 +60,9 @@ def create_app(
     app.state.projection_gauges = ProjectionGauges(metrics.registry)
     app.state.business_gauges = BusinessGauges(metrics.registry)
     app.state.read_side = system.read_side
+    app.state.stream_limits = StreamLimits(
+        settings.sse_max_streams, settings.sse_max_streams_per_caller
+    )
     problems.install(app)
     for router in (
         registry.router,

@@ -16,7 +16,7 @@ from ledger.observability.metrics import Metrics
 from projections.pending import overdue_in
 from projections.runner import ProjectionRunner
 from projections.service import ReadSide
-from projections.store import ReadStore
+from projections.store import ReadPool, ReadStore
 from server.sweeper import ExpirySweeper
 
 
@@ -52,7 +52,14 @@ def build_ledger(
 
 def build_read_store(settings: Settings, *, ensure_schema: bool = True) -> ReadStore:
     """The read store beside the events (or at ``projections_url``)."""
-    store = ReadStore.for_database(settings.projections_url or settings.database_url)
+    pool = ReadPool(
+        size=settings.read_pool_size,
+        overflow=settings.read_pool_overflow,
+        wait_seconds=settings.store_wait_seconds,
+        statement_seconds=settings.store_statement_seconds,
+        recycle_seconds=settings.store_recycle_seconds,
+    )
+    store = ReadStore.for_database(settings.projections_url or settings.database_url, pool)
     if ensure_schema:
         store.ensure_schema()
     return store

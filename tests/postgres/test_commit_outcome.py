@@ -26,9 +26,7 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture
 def slow_client(pg_schema_url: str) -> Iterator[TestClient]:
     settings = app_settings(pg_schema_url, commit_wait_seconds=0.5, run_projections=False)
-    with TestClient(
-        create_app(settings), headers={"Authorization": f"Bearer {token()}"}
-    ) as client:
+    with TestClient(create_app(settings), headers={"Authorization": f"Bearer {token()}"}) as client:
         yield client
 
 

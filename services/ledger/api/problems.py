@@ -39,6 +39,8 @@ _STATUS_BY_CODE: dict[str, int] = {
     NotFound.code: 404,
     AlreadyExists.code: 409,
     "projection-lagging": 503,
+    "read-store-unavailable": 503,
+    "too-many-streams": 429,
     "self-approval-forbidden": 403,
 }
 
@@ -69,7 +71,7 @@ def problem(
     }
     body.update(extra)
     _count_rejection(request, status, code)
-    if status == 503:
+    if status in (429, 503):
         headers = {"Retry-After": str(RETRY_AFTER_SECONDS), **(headers or {})}
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
