@@ -129,7 +129,7 @@ class ReadSide:
     @asynccontextmanager
     async def read(self, min_position: int | None = None) -> AsyncIterator[Read]:
         """A connection on the active tables, once they reflect ``min_position``."""
-        async with self.reading(_active_position, min_position) as (conn, at):
+        async with self.reading(active_position, min_position) as (conn, at):
             yield Read(conn, await active_tables(conn), at)
 
     async def status(self) -> dict[str, object]:
@@ -154,13 +154,17 @@ class ReadSide:
         head = self.log.head()
         if head <= at:
             return head, None
+        return head, self.oldest_unapplied(at)
+
+    def oldest_unapplied(self, at: int) -> dt.datetime | None:
+        """When the first event after position ``at`` was recorded (blocking)."""
         notes = self.log.select(at + 1, 1)
         if not notes:
-            return head, None
+            return None
         event = self.log.decode(notes[0])
         timestamp: dt.datetime = event.timestamp
-        return head, timestamp
+        return timestamp
 
 
-async def _active_position(conn: AsyncConnection) -> int:
+async def active_position(conn: AsyncConnection) -> int:
     return await queries.position(conn, await active_tables(conn))
