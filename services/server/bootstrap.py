@@ -33,7 +33,7 @@ def build_ledger(
     that was approved outside the system (the demo dataset) and for tests of the
     unguarded command set. ``env`` adds eventsourcing settings (schema steps).
     """
-    return LedgerApplication(
+    application = LedgerApplication(
         {
             **eventsourcing_env(
                 settings.database_url,
@@ -48,6 +48,22 @@ def build_ledger(
         period_refresh_seconds=settings.period_refresh_seconds,
         commit_wait_seconds=settings.commit_wait_seconds,
     )
+    _bound_store_waits(application, settings.store_wait_seconds)
+    return application
+
+
+# The library retries every PostgreSQL call this many times (0.2 s apart) when it
+# cannot get a connection; see _bound_store_waits.
+LIBRARY_ATTEMPTS = 10
+
+
+def _bound_store_waits(application: LedgerApplication, wait_seconds: float) -> None:
+    """Each of the library's attempts waits a tenth of the pool wait, so one store call
+    with the database down gives up after about ``wait_seconds`` + 2 s (not ten full
+    waits: with a 1 s wait a write answered after 12 s), and the request gets its 503."""
+    pool = getattr(getattr(application.recorder, "datastore", None), "pool", None)
+    if pool is not None and hasattr(pool, "timeout"):
+        pool.timeout = max(0.05, wait_seconds / LIBRARY_ATTEMPTS)
 
 
 def build_read_store(settings: Settings, *, ensure_schema: bool = True) -> ReadStore:
