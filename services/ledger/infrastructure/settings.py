@@ -64,6 +64,20 @@ class Settings(BaseSettings):
     read_pool_overflow: int = Field(
         default=5, ge=0, description="Extra read-store connections allowed under bursts"
     )
+    http_max_header_bytes: int = Field(
+        default=32 * 1024,
+        ge=1024,
+        description="Largest request line plus headers `ledger serve` reads (431 above it).",
+    )
+    http_header_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Longest a client may take to send its headers (408)."
+    )
+    http_body_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Longest a client may take to send its body (408)."
+    )
+    http_keep_alive_seconds: float = Field(
+        default=5.0, ge=1, description="An idle kept-alive connection is closed after this."
+    )
     sse_max_streams: int = Field(
         default=64, ge=1, description="Most open event streams (SSE) per process"
     )
