@@ -24,6 +24,7 @@ from projections.observability.business import BusinessGauges
 from projections.observability.gauges import ProjectionGauges
 from server import probes
 from server.bootstrap import System, build
+from server.deadline import RequestDeadline
 
 
 def create_app(
@@ -78,6 +79,7 @@ def create_app(
         app.include_router(router)
     access.install(app, settings, verifier)  # strict JSON, body limit, access control
     # Added last, so outermost: they also see refusals made by the body limit.
+    app.add_middleware(RequestDeadline, seconds=settings.request_deadline_seconds)
     app.add_middleware(RequestMetrics, metrics=metrics)
     app.add_middleware(RequestLog)
     return app

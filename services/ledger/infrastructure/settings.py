@@ -42,6 +42,12 @@ class Settings(BaseSettings):
         description="Longest a command waits for its event-store transaction; after it the "
         "answer is 503 outcome-unknown (retry with the same Idempotency-Key).",
     )
+    request_deadline_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Every request answers by this deadline (until its response starts): "
+        "503 store-unavailable for a read, 503 outcome-unknown for a write.",
+    )
     store_wait_seconds: float = Field(
         default=2.0,
         gt=0,
