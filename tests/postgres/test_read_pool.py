@@ -20,9 +20,6 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from ledger.api.problems import status_for
-from projections.service import ReadSide, ReadStoreUnavailable
-from projections.store import ReadPool, ReadStore
 from server.app import create_app
 from tests.conftest import app_settings, make_app, token
 
@@ -116,6 +113,10 @@ def test_event_streams_are_bounded_per_caller_and_per_process(
 
 
 def test_an_exhausted_read_pool_is_a_503(pg_schema_url: str) -> None:
+    from ledger.api.problems import status_for
+    from projections.service import ReadSide, ReadStoreUnavailable
+    from projections.store import ReadPool, ReadStore
+
     ledger = make_app(pg_schema_url)
     store = ReadStore.for_database(pg_schema_url, ReadPool(size=1, overflow=0, wait_seconds=0.3))
     store.ensure_schema()
