@@ -47,6 +47,9 @@ class ProjectionRunner:
         self._facts: dict[int, Facts] = {}
         # Called with the event type names of every applied batch (metrics).
         self.on_batch: list[Callable[[list[str]], None]] = []
+        # Called (from the runner's thread) whenever the loop applied something:
+        # the read side wakes the requests waiting for a position.
+        self.on_advance: list[Callable[[], None]] = []
         self.role = "starting"
 
     def run_once(self, *, generation: int | None = None, until: int | None = None) -> int:
@@ -153,3 +156,6 @@ class ProjectionRunner:
             if applied == 0:
                 self._wake.wait(self.poll_seconds)
                 self._wake.clear()
+            else:
+                for callback in self.on_advance:
+                    callback()

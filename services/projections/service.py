@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
+import copy
 import datetime as dt
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.concurrency import run_in_threadpool
 
@@ -18,13 +19,36 @@ from projections.log import EventLog
 from projections.runner import ProjectionRunner
 from projections.store import ReadStore, active_tables
 from projections.tables import PROJECTION_NAME, Tables
+from projections.waiting import Position, PositionWatch
 
-WAIT_STEP_SECONDS = 0.01
+# A runner in another process wakes nobody here: waiters look this often.
+POLL_SECONDS = 0.1
+
+# Failures that mean the read store is down, restarting or out of connections (not
+# a bug in a query): the answer is a 503 to retry, never a 500.
+_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,  # the pool's wait for a connection ran out
+    OSError,
+    TimeoutError,
+)
 
 
 class ProjectionLagging(DomainError):
     code = "projection-lagging"
     title = "Read models have not reached the requested position"
+
+
+class ReadStoreUnavailable(DomainError):
+    code = "read-store-unavailable"
+    title = "Read store unavailable"
+
+
+def unavailable(error: BaseException) -> bool:
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, _UNAVAILABLE)
 
 
 @dataclass
@@ -51,52 +75,82 @@ class ReadSide:
         # A read that names no position waits (bounded) for the log head as of its
         # arrival, so a caller always sees what it has just recorded, through any process.
         self.read_your_writes = read_your_writes
+        self._eventual: ReadSide | None = None
+        self._watches: dict[Position, PositionWatch] = {}
+        if runner is not None:
+            runner.on_advance.append(self.wake)
+
+    def wake(self) -> None:
+        """The log was applied further (thread-safe): wake whoever waits for a position."""
+        for watch in list(self._watches.values()):
+            watch.wake()
+
+    def _watch(self, position: Position) -> PositionWatch:
+        watch = self._watches.get(position)
+        if watch is None:
+            watch = PositionWatch(self.store.async_engine, position, POLL_SECONDS)
+            self._watches[position] = watch
+        return watch
 
     @property
     def eventual(self) -> ReadSide:
         """The same read side answering from wherever the read models are (no wait)."""
         if not self.read_your_writes:
             return self
-        return ReadSide(
-            self.log, self.store, self.runner,
-            max_wait_seconds=self.max_wait_seconds, read_your_writes=False,
-        )  # fmt: skip
+        if self._eventual is None:
+            # A shallow copy: it shares the position watches (and the runner's wake-ups).
+            twin = copy.copy(self)
+            twin.read_your_writes = False
+            self._eventual = twin
+        return self._eventual
+
+    @asynccontextmanager
+    async def reading(
+        self, position: Position, min_position: int | None, what: str = "read models"
+    ) -> AsyncIterator[tuple[AsyncConnection, int]]:
+        """A connection and where ``position`` says the model is, once it reflects
+        ``min_position`` (bounded wait, holding no connection while waiting).
+
+        A store that is down or out of connections is ``ReadStoreUnavailable`` (503).
+        """
+        deadline = time.monotonic() + self.max_wait_seconds
+        try:
+            if min_position is None and self.read_your_writes:
+                min_position = await run_in_threadpool(self.log.head)
+            while True:
+                async with self.store.async_engine.connect() as conn:
+                    at = await position(conn)
+                    if min_position is None or at >= min_position:
+                        yield conn, at
+                        return
+                remaining = deadline - time.monotonic()
+                watch = self._watch(position)
+                if remaining <= 0 or not await watch.wait(min_position, remaining):
+                    if watch.error is not None and unavailable(watch.error):
+                        raise watch.error
+                    raise ProjectionLagging(
+                        f"{what} are at position {at}, {min_position} was asked for; "
+                        f"waited {self.max_wait_seconds:g}s. Retry shortly."
+                    )
+        except Exception as e:
+            if unavailable(e):
+                raise ReadStoreUnavailable(
+                    f"the read store did not answer ({type(e).__name__}); retry shortly"
+                ) from e
+            raise
 
     async def wait_for(
-        self,
-        conn: AsyncConnection,
-        position: Callable[[AsyncConnection], Awaitable[int]],
-        min_position: int | None,
-        what: str = "read models",
+        self, position: Position, min_position: int | None, what: str = "read models"
     ) -> int:
-        """Where ``position`` says the model is, once it reflects ``min_position`` (bounded)."""
-        deadline = time.monotonic() + self.max_wait_seconds
-        if min_position is None and self.read_your_writes:
-            min_position = await run_in_threadpool(self.log.head)
-        while True:
-            at = await position(conn)
-            if min_position is None or at >= min_position:
-                return at
-            if time.monotonic() >= deadline:
-                raise ProjectionLagging(
-                    f"{what} are at position {at}, {min_position} was asked for; "
-                    f"waited {self.max_wait_seconds:g}s. Retry shortly."
-                )
-            await conn.rollback()  # end the snapshot so the next look sees new rows
-            await asyncio.sleep(WAIT_STEP_SECONDS)
+        """Where ``position`` says the model is, once it reflects ``min_position``."""
+        async with self.reading(position, min_position, what) as (_, at):
+            return at
 
     @asynccontextmanager
     async def read(self, min_position: int | None = None) -> AsyncIterator[Read]:
         """A connection on the active tables, once they reflect ``min_position``."""
-        async with self.store.async_engine.connect() as conn:
-            found: list[Tables] = []
-
-            async def active_position(c: AsyncConnection) -> int:
-                found[:] = [await active_tables(c)]
-                return await queries.position(c, found[0])
-
-            at = await self.wait_for(conn, active_position, min_position)
-            yield Read(conn, found[0], at)
+        async with self.reading(active_position, min_position) as (conn, at):
+            yield Read(conn, await active_tables(conn), at)
 
     async def status(self) -> dict[str, object]:
         async with self.eventual.read() as r:
@@ -120,9 +174,17 @@ class ReadSide:
         head = self.log.head()
         if head <= at:
             return head, None
+        return head, self.oldest_unapplied(at)
+
+    def oldest_unapplied(self, at: int) -> dt.datetime | None:
+        """When the first event after position ``at`` was recorded (blocking)."""
         notes = self.log.select(at + 1, 1)
         if not notes:
-            return head, None
+            return None
         event = self.log.decode(notes[0])
         timestamp: dt.datetime = event.timestamp
-        return head, timestamp
+        return timestamp
+
+
+async def active_position(conn: AsyncConnection) -> int:
+    return await queries.position(conn, await active_tables(conn))

@@ -110,27 +110,51 @@ WRITER_POOL_SIZE = 2
 WRITER_POOL_BURST = 5
 
 
+@dataclass(frozen=True)
+class ReadPool:
+    """The API's read pool (PostgreSQL): size, and how long anything may wait on it."""
+
+    size: int = 4
+    overflow: int = 4
+    wait_seconds: float = 2.0  # for a pooled connection; then 503, not a queue
+    statement_seconds: float = 10.0  # one query; then cancelled (503)
+    recycle_seconds: float = 600.0  # older connections are replaced
+
+
 class ReadStore:
-    def __init__(self, urls: ReadStoreUrls, *, read_pool_size: int = 4) -> None:
+    def __init__(self, urls: ReadStoreUrls, pool: ReadPool | None = None) -> None:
         self.urls = urls
+        self.pool = pool = pool or ReadPool()
         sync_args: dict[str, Any] = {}
         async_args: dict[str, Any] = {}
+        sync_engine: dict[str, Any] = {}
+        async_engine: dict[str, Any] = {}
         if urls.schema:
             sync_args["options"] = f"-csearch_path={urls.schema}"
             async_args["server_settings"] = {"search_path": urls.schema}
+        if urls.sync_url.startswith("postgresql"):
+            # A database that is down or restarting answers 503 within seconds, and a
+            # connection it closed is noticed at checkout (pre-ping) instead of failing
+            # the request that drew it.
+            wait = max(1, round(pool.wait_seconds))
+            sync_args["connect_timeout"] = wait
+            async_args["timeout"] = pool.wait_seconds
+            async_args["command_timeout"] = pool.statement_seconds
+            common = {
+                "pool_pre_ping": True,
+                "pool_recycle": pool.recycle_seconds,
+                "pool_timeout": pool.wait_seconds,
+            }
+            sync_engine.update(common)
+            async_engine.update(common, pool_size=pool.size, max_overflow=pool.overflow)
         # Sized, not SQLAlchemy's 5 + 10 overflow per engine: every replica's pools add
         # up against the server's max_connections (docs/operations.md has the sum).
-        self.engine: Engine = create_engine(
-            urls.sync_url,
-            connect_args=sync_args,
-            pool_size=WRITER_POOL_SIZE,
-            max_overflow=WRITER_POOL_BURST,
-        )
+        sync_engine.update(pool_size=WRITER_POOL_SIZE, max_overflow=WRITER_POOL_BURST)
+        async_engine.setdefault("pool_size", pool.size)
+        async_engine.setdefault("max_overflow", pool.overflow)
+        self.engine: Engine = create_engine(urls.sync_url, connect_args=sync_args, **sync_engine)
         self.async_engine: AsyncEngine = create_async_engine(
-            urls.async_url,
-            connect_args=async_args,
-            pool_size=read_pool_size,
-            max_overflow=read_pool_size,
+            urls.async_url, connect_args=async_args, **async_engine
         )
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_connect)
@@ -140,8 +164,8 @@ class ReadStore:
             event.listen(self.async_engine.sync_engine, "begin", _sqlite_begin_deferred)
 
     @classmethod
-    def for_database(cls, database_url: str, *, read_pool_size: int = 4) -> ReadStore:
-        return cls(read_store_urls(database_url), read_pool_size=read_pool_size)
+    def for_database(cls, database_url: str, pool: ReadPool | None = None) -> ReadStore:
+        return cls(read_store_urls(database_url), pool)
 
     def ensure_schema(self, *, lock: bool = True) -> None:
         """Create the active-generation marker and generation 1 if nothing exists yet.

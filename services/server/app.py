@@ -19,11 +19,13 @@ from ledger.observability.middleware import RequestMetrics
 from projections import api as projections_api
 from projections import approvals_api
 from projections.audit import api as audit_api
+from projections.audit.streams import StreamLimits
 from projections.exports import routes as exports_routes
 from projections.observability.business import BusinessGauges
 from projections.observability.gauges import ProjectionGauges
 from server import probes
 from server.bootstrap import System, build
+from server.deadline import RequestDeadline
 
 # Swagger UI and ReDoc scripts, served from the package (no CDN).
 DOCS_ASSETS = "/docs/static"
@@ -66,6 +68,9 @@ def create_app(
     app.state.projection_gauges = ProjectionGauges(metrics.registry)
     app.state.business_gauges = BusinessGauges(metrics.registry)
     app.state.read_side = system.read_side
+    app.state.stream_limits = StreamLimits(
+        settings.sse_max_streams, settings.sse_max_streams_per_caller
+    )
     problems.install(app)
     for router in (
         registry.router,
@@ -81,6 +86,7 @@ def create_app(
         app.include_router(router)
     access.install(app, settings, verifier)  # strict JSON, body limit, access control
     # Added last, so outermost: they also see refusals made by the body limit.
+    app.add_middleware(RequestDeadline, seconds=settings.request_deadline_seconds)
     app.add_middleware(RequestMetrics, metrics=metrics)
     app.add_middleware(RequestLog)
     return app

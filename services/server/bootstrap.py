@@ -16,7 +16,7 @@ from ledger.observability.metrics import Metrics
 from projections.pending import overdue_in
 from projections.runner import ProjectionRunner
 from projections.service import ReadSide
-from projections.store import ReadStore
+from projections.store import ReadPool, ReadStore
 from server.sweeper import ExpirySweeper
 
 
@@ -33,22 +33,49 @@ def build_ledger(
     that was approved outside the system (the demo dataset) and for tests of the
     unguarded command set. ``env`` adds eventsourcing settings (schema steps).
     """
-    return LedgerApplication(
+    application = LedgerApplication(
         {
-            **eventsourcing_env(settings.database_url, pool_size or settings.pool_size),
+            **eventsourcing_env(
+                settings.database_url,
+                pool_size or settings.pool_size,
+                wait_seconds=settings.store_wait_seconds,
+                recycle_seconds=settings.store_recycle_seconds,
+            ),
             **(env or {}),
         },
         commit_batch_max=settings.commit_batch_max,
         approvals=settings.approval_policy() if approvals else None,
         period_refresh_seconds=settings.period_refresh_seconds,
+        commit_wait_seconds=settings.commit_wait_seconds,
     )
+    _bound_store_waits(application, settings.store_wait_seconds)
+    return application
+
+
+# The library retries every PostgreSQL call this many times (0.2 s apart) when it
+# cannot get a connection; see _bound_store_waits.
+LIBRARY_ATTEMPTS = 10
+
+
+def _bound_store_waits(application: LedgerApplication, wait_seconds: float) -> None:
+    """Each of the library's attempts waits a tenth of the pool wait, so one store call
+    with the database down gives up after about ``wait_seconds`` + 2 s (not ten full
+    waits: with a 1 s wait a write answered after 12 s), and the request gets its 503."""
+    pool = getattr(getattr(application.recorder, "datastore", None), "pool", None)
+    if pool is not None and hasattr(pool, "timeout"):
+        pool.timeout = max(0.05, wait_seconds / LIBRARY_ATTEMPTS)
 
 
 def build_read_store(settings: Settings, *, ensure_schema: bool = True) -> ReadStore:
     """The read store beside the events (or at ``projections_url``)."""
-    store = ReadStore.for_database(
-        settings.projections_url or settings.database_url, read_pool_size=settings.read_pool_size
+    pool = ReadPool(
+        size=settings.read_pool_size,
+        overflow=settings.read_pool_overflow,
+        wait_seconds=settings.store_wait_seconds,
+        statement_seconds=settings.store_statement_seconds,
+        recycle_seconds=settings.store_recycle_seconds,
     )
+    store = ReadStore.for_database(settings.projections_url or settings.database_url, pool)
     if ensure_schema:
         store.ensure_schema()
     return store

@@ -27,7 +27,7 @@ def test_health_and_readiness(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200, ready.text
-    assert ready.json()["checks"] == {"event_store": "ok", "projections": "ok"}
+    assert ready.json()["checks"] == {"event_store": "ok", "read_store": "ok", "projections": "ok"}
 
 
 def test_metrics_count_requests_events_refusals_and_replays(

@@ -15,12 +15,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope, Send
 
 from contracts.problems import PROBLEM_TYPE_PREFIX
+from ledger.application.committer import CommitNotStarted, CommitOutcomeUnknown
 from ledger.domain.errors import AlreadyExists, DomainError, NotFound
 from ledger.domain.idempotency import IdempotencyKeyReused
 
 log = logging.getLogger("ledger.api")
 
 PROBLEM_JSON = "application/problem+json"
+
+# Seconds a client is told to wait before retrying a 503: long enough for a pool to
+# refill or a database to come back, short enough that a retrying client loses little.
+RETRY_AFTER_SECONDS = 2
 
 # A refused command is a state conflict (409) unless the request itself is malformed
 # (422) or names something that does not exist (404).
@@ -34,6 +39,8 @@ _STATUS_BY_CODE: dict[str, int] = {
     NotFound.code: 404,
     AlreadyExists.code: 409,
     "projection-lagging": 503,
+    "read-store-unavailable": 503,
+    "too-many-streams": 429,
     "self-approval-forbidden": 403,
 }
 
@@ -52,6 +59,7 @@ def problem(
     code: str,
     title: str,
     detail: str,
+    headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
     body: dict[str, Any] = {
@@ -63,7 +71,9 @@ def problem(
     }
     body.update(extra)
     _count_rejection(request, status, code)
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    if status in (429, 503):
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS), **(headers or {})}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 async def send_problem(
@@ -175,14 +185,48 @@ async def _store_error(request: Request, exc: Exception) -> JSONResponse:
     metrics = getattr(request.app.state, "metrics", None)
     if metrics is not None:
         metrics.store_errors.inc()
+    # Whether a write landed is not known here (the connection may have failed during
+    # its commit), so the answer claims nothing; the key makes the retry safe.
     return problem(
         request,
         503,
         "store-unavailable",
         "Event store unavailable",
-        "the event store did not answer; nothing was recorded, retry with the same key",
-        headers=None,
+        "the event store did not answer; retry after Retry-After seconds, with the same "
+        "Idempotency-Key for a write",
     )
+
+
+async def _commit_not_started(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("commit not started: %s", exc)
+    return problem(
+        request,
+        503,
+        "store-unavailable",
+        "Event store unavailable",
+        f"{exc}; nothing was recorded, retry with the same Idempotency-Key",
+    )
+
+
+async def _outcome_unknown(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("commit outcome unknown: %s", exc)
+    metrics = getattr(request.app.state, "metrics", None)
+    if metrics is not None:
+        metrics.store_errors.inc()
+    return problem(
+        request,
+        503,
+        "outcome-unknown",
+        "Outcome unknown",
+        f"outcome unknown: retry with the same Idempotency-Key ({exc}); a retry with the "
+        "same key answers what was recorded, a new key could record the entry twice",
+    )
+
+
+async def _timeout(request: Request, exc: Exception) -> JSONResponse:
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return await _store_error(request, exc)
+    return await _outcome_unknown(request, exc)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -198,5 +242,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(OperationalError, _store_error)
     app.add_exception_handler(PersistenceError, _store_error)
     # A commit that outlived its wait may still land: the client retries with its key.
-    app.add_exception_handler(TimeoutError, _store_error)
+    app.add_exception_handler(CommitOutcomeUnknown, _outcome_unknown)
+    app.add_exception_handler(CommitNotStarted, _commit_not_started)
+    app.add_exception_handler(TimeoutError, _timeout)
     app.add_exception_handler(Exception, _unexpected)

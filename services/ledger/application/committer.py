@@ -23,6 +23,21 @@ from eventsourcing.persistence import EventStore, IntegrityError, Recording
 
 Events = Sequence[DomainEventProtocol[Any]]
 
+# How long a command waits for its transaction by default (``LEDGER_COMMIT_WAIT_SECONDS``).
+DEFAULT_WAIT_SECONDS = 10.0
+
+
+class CommitNotStarted(Exception):
+    """The wait ended before the transaction began: nothing was or will be recorded."""
+
+
+class CommitOutcomeUnknown(Exception):
+    """The wait ended while the transaction was running: it may still be recorded.
+
+    Only a retry with the same idempotency key is safe: it returns the recorded
+    answer if the entry landed, and records it once if it did not.
+    """
+
 
 @dataclass
 class _Pending:
@@ -54,9 +69,11 @@ class GroupCommitter:
         store: EventStore[Any],
         *,
         max_batch: int = 512,
+        wait_seconds: float = DEFAULT_WAIT_SECONDS,
     ) -> None:
         self._store = store
         self._max_batch = max_batch
+        self.wait_seconds = wait_seconds
         # Called after every commit (e.g. to wake the in-process projection runner).
         self.listeners: list[Callable[[CommitReport], None]] = []
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
@@ -65,17 +82,28 @@ class GroupCommitter:
         self._thread = threading.Thread(target=self._run, name="group-committer", daemon=True)
         self._thread.start()
 
-    def commit(self, events: Events, timeout: float = 30.0) -> list[int]:
+    def commit(self, events: Events, timeout: float | None = None) -> list[int]:
         """Record ``events`` atomically; returns their log positions, in order.
 
-        Raises ``IntegrityError`` when another writer got to one of the versions first.
+        Raises ``IntegrityError`` when another writer got to one of the versions first;
+        after ``timeout`` (default ``wait_seconds``), ``CommitNotStarted`` if the batch
+        had not been taken up (it never will be), else ``CommitOutcomeUnknown``.
         """
         if self._closed.is_set():
             msg = "the committer is closed"
             raise RuntimeError(msg)
         pending = _Pending(events)
         self._queue.put(pending)
-        return pending.future.result(timeout=timeout)
+        wait = self.wait_seconds if timeout is None else timeout
+        try:
+            return pending.future.result(timeout=wait)
+        except TimeoutError:
+            # cancel() only succeeds while the committer has not taken the item up.
+            if pending.future.cancel():
+                msg = f"the event store did not start the commit within {wait:g}s"
+                raise CommitNotStarted(msg) from None
+            msg = f"the commit did not finish within {wait:g}s and may still be recorded"
+            raise CommitOutcomeUnknown(msg) from None
 
     def close(self) -> None:
         if not self._closed.is_set():
@@ -101,6 +129,9 @@ class GroupCommitter:
             self._flush(batch)
 
     def _flush(self, batch: list[_Pending]) -> None:
+        # Claim every item before writing: one whose caller gave up (cancelled) is
+        # dropped, so "not started" stays true; a claimed one can no longer be cancelled.
+        batch = [item for item in batch if item.future.set_running_or_notify_cancel()]
         # Two commands in one batch writing the same aggregate version cannot both
         # win; fail the later one now so the rest still share one transaction.
         seen: set[tuple[Any, int]] = set()

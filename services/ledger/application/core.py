@@ -18,7 +18,12 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from ledger.application.approval_policy import ApprovalPolicy
 from ledger.application.command import Command
-from ledger.application.committer import GroupCommitter
+from ledger.application.committer import (
+    DEFAULT_WAIT_SECONDS,
+    CommitNotStarted,
+    CommitOutcomeUnknown,
+    GroupCommitter,
+)
 from ledger.application.event_log import StoredEventLog
 from ledger.application.periods import PeriodGuard
 from ledger.application.transcodings import (
@@ -66,10 +71,13 @@ class LedgerCore(Application[UUID]):
         commit_batch_max: int = 512,
         approvals: ApprovalPolicy | None = None,
         period_refresh_seconds: float = 1.0,
+        commit_wait_seconds: float = DEFAULT_WAIT_SECONDS,
     ) -> None:
         super().__init__(env)
         self._locks = KeyedLocks()
-        self.committer = GroupCommitter(self.events, max_batch=commit_batch_max)
+        self.committer = GroupCommitter(
+            self.events, max_batch=commit_batch_max, wait_seconds=commit_wait_seconds
+        )
         # None: every disbursement posts at once (tests, historical imports).
         self.approvals = approvals
         self.periods = PeriodGuard(self.events, period_refresh_seconds)
@@ -128,7 +136,7 @@ class LedgerCore(Application[UUID]):
                 events = [e for agg in (*uow.changed, claim) for e in agg.collect_events()]
                 try:
                     positions = self.committer.commit(events)
-                except IntegrityError:
+                except (IntegrityError, CommitNotStarted, CommitOutcomeUnknown):
                     self._evict(uow.loaded)
                     raise
                 self._cache(uow.changed)

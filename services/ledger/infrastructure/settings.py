@@ -36,12 +36,63 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, description="Largest request body accepted")
     commit_batch_max: int = Field(default=512, description="Most commands in one group commit")
     pool_size: int = Field(default=10, description="PostgreSQL connections per process")
+    commit_wait_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Longest a command waits for its event-store transaction; after it the "
+        "answer is 503 outcome-unknown (retry with the same Idempotency-Key).",
+    )
+    request_deadline_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Every request answers by this deadline (until its response starts): "
+        "503 store-unavailable for a read, 503 outcome-unknown for a write.",
+    )
+    store_wait_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="Longest a request waits for a pooled PostgreSQL connection (event store "
+        "and read store) before answering 503.",
+    )
+    store_statement_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Longest one read-store query may run before it is cancelled (503).",
+    )
+    store_recycle_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        description="Pooled PostgreSQL connections older than this are replaced.",
+    )
     read_pool_size: int = Field(
         default=4,
         ge=1,
         le=50,
-        description="Read-model connections per process for API reads (as many again in "
-        "bursts); the projection runner adds 2 of its own (7 in a verify or rebuild).",
+        description="Read-model connections per process for API reads; the projection runner "
+        "adds 2 of its own (7 in a verify or rebuild).",
+    )
+    read_pool_overflow: int = Field(
+        default=4, ge=0, description="Extra read-model connections allowed in bursts"
+    )
+    http_max_header_bytes: int = Field(
+        default=32 * 1024,
+        ge=1024,
+        description="Largest request line plus headers `ledger serve` reads (431 above it).",
+    )
+    http_header_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Longest a client may take to send its headers (408)."
+    )
+    http_body_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Longest a client may take to send its body (408)."
+    )
+    http_keep_alive_seconds: float = Field(
+        default=5.0, ge=1, description="An idle kept-alive connection is closed after this."
+    )
+    sse_max_streams: int = Field(
+        default=64, ge=1, description="Most open event streams (SSE) per process"
+    )
+    sse_max_streams_per_caller: int = Field(
+        default=4, ge=1, description="Most open event streams (SSE) per token subject"
     )
     approval_thresholds: dict[str, int] = Field(
         default_factory=lambda: {"KZT": 5_000_000_000},
@@ -115,12 +166,20 @@ class Settings(BaseSettings):
 CACHE = {"AGGREGATE_CACHE_MAXSIZE": "5000", "AGGREGATE_CACHE_FASTFORWARD": "n"}
 
 
-def eventsourcing_env(database_url: str, pool_size: int = 10) -> dict[str, str]:
+def eventsourcing_env(
+    database_url: str,
+    pool_size: int = 10,
+    *,
+    wait_seconds: float = 2.0,
+    recycle_seconds: float = 600.0,
+) -> dict[str, str]:
     """Translate one URL into the eventsourcing library's infrastructure settings."""
-    return {**_store_env(database_url, pool_size), **CACHE}
+    return {**_store_env(database_url, pool_size, wait_seconds, recycle_seconds), **CACHE}
 
 
-def _store_env(database_url: str, pool_size: int) -> dict[str, str]:
+def _store_env(
+    database_url: str, pool_size: int, wait_seconds: float, recycle_seconds: float
+) -> dict[str, str]:
     parts = urlsplit(database_url)
     scheme = parts.scheme.split("+", 1)[0]
     if scheme == "memory":
@@ -152,6 +211,16 @@ def _store_env(database_url: str, pool_size: int) -> dict[str, str]:
             "ORIGINATOR_ID_TYPE": "uuid",
             "POSTGRES_LOCK_TIMEOUT": "5",
             "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "10",
+            # A request waits this long for a pooled connection (the library's "connect
+            # timeout" is the pool's wait): with the database down it answers 503 soon
+            # instead of queueing for the library's 30 s default.
+            "POSTGRES_CONNECT_TIMEOUT": str(max(1, round(wait_seconds))),
+            # A connection the server closed (restart, failover) is found and replaced
+            # before a request uses it, and none outlives the recycle age.
+            "POSTGRES_PRE_PING": "y",
+            "POSTGRES_CONN_MAX_AGE": str(recycle_seconds),
+            # Past this many queued requests the pool refuses at once (503).
+            "POSTGRES_MAX_WAITING": str(max(16, 4 * pool_size)),
             "CREATE_TABLE": "y",
         }
         if "schema" in query:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from contracts.audit import AuditDigest, Difference, HistoryPage, VerifyReport, VerifyRequest
@@ -21,9 +22,10 @@ from projections.api import RS, current_read_side
 from projections.audit import queries
 from projections.audit.chain import ALGORITHM, GENESIS
 from projections.audit.public import CURRENT
+from projections.audit.streams import StreamLimits
 from projections.audit.verify import Digest, verify_chain
 from projections.moments import as_utc
-from projections.service import ReadSide
+from projections.service import ReadSide, ReadStoreUnavailable
 
 router = APIRouter(
     prefix="/v1",
@@ -31,11 +33,16 @@ router = APIRouter(
     responses={
         422: {"model": Problem, "description": "Invalid parameters"},
         503: {"model": Problem, "description": "Audit read model behind min_position"},
+        429: {"model": Problem, "description": "Too many open event streams"},
     },
 )
 
 HEARTBEAT_SECONDS = 15.0
 TAIL_POLL_SECONDS = 0.25
+# Events per look at the store; a stream replaying from far back yields between looks.
+PAGE = 500
+# Where the access middleware leaves the verified caller (its ``subject`` names it).
+PRINCIPAL = "ledger.principal"
 
 
 After = Annotated[int, Query(ge=0, le=10**15, description="Return events after this position.")]
@@ -91,8 +98,7 @@ async def events(
     rs: RS, flt: Filter, after: After = 0, limit: Limit = 100, min_position: MinPosition = None
 ) -> EventPage:
     """The global log in order, with stable cursor pagination by position."""
-    async with rs.store.async_engine.connect() as conn:
-        at = await rs.wait_for(conn, _chained, min_position, "the audit feed")
+    async with rs.reading(_chained, min_position, "the audit feed") as (conn, at):
         page = await queries.feed(conn, after, limit, flt)
     next_after = page[-1].position if len(page) == limit else None
     return EventPage(events=page, next_after=next_after, head=at)
@@ -126,8 +132,21 @@ async def event_stream(
     forgotten client never holds a worker and a connection forever.
     """
     start = after if after is not None else int(last_event_id) if last_event_id else None
+    limits: StreamLimits = request.app.state.stream_limits
+    principal = request.scope.get(PRINCIPAL)
+    caller = str(getattr(principal, "subject", "anonymous"))
+    limits.acquire(caller)  # refused (429) before anything is sent
+    released: list[bool] = []
+
+    def release() -> None:
+        if not released:
+            released.append(True)
+            limits.release(caller)
+
     return StreamingResponse(
-        _tail(request, rs, flt, start, time.monotonic() + max_seconds),
+        _tail(request, rs, flt, start, time.monotonic() + max_seconds, release),
+        # Also after a stream that never started (the client left at once).
+        background=BackgroundTask(release),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -139,15 +158,36 @@ async def _tail(
     flt: queries.FeedFilter,
     start: int | None,
     until_seconds: float,
+    release: Callable[[], None],
+) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in _follow(request, rs, flt, start, until_seconds):
+            yield chunk
+    finally:
+        release()
+
+
+async def _follow(
+    request: Request,
+    rs: ReadSide,
+    flt: queries.FeedFilter,
+    start: int | None,
+    until_seconds: float,
 ) -> AsyncIterator[bytes]:
     cursor = start
     last_sent = time.monotonic()
     yield b"retry: 2000\n\n"
     while time.monotonic() < until_seconds and not await request.is_disconnected():
-        async with rs.store.async_engine.connect() as conn:
-            if cursor is None:
-                cursor, _, _ = await queries.head(conn)
-            page = await queries.feed(conn, cursor, 500, flt)
+        try:
+            async with rs.reading(_chained, None, "the audit feed") as (conn, _):
+                if cursor is None:
+                    cursor, _, _ = await queries.head(conn)
+                page = await queries.feed(conn, cursor, PAGE, flt)
+        except ReadStoreUnavailable:
+            # End the stream cleanly: the client reconnects with Last-Event-ID after
+            # the retry delay and loses nothing.
+            yield b": read store unavailable, reconnect\n\n"
+            return
         for rec in page:
             data = rec.model_dump_json()
             yield f"id: {rec.position}\nevent: {rec.type}\ndata: {data}\n\n".encode()
@@ -186,8 +226,7 @@ async def history(
     min_position: MinPosition = None,
 ) -> HistoryPage:
     """Every event that touched a grant, school, donor, programme or entry: who and why."""
-    async with rs.store.async_engine.connect() as conn:
-        await rs.wait_for(conn, _chained, min_position, "the audit feed")
+    async with rs.reading(_chained, min_position, "the audit feed") as (conn, _):
         page = await queries.history(conn, _KIND[kind], ref, after, limit)
         if not page and after == 0 and not await queries.known(conn, _KIND[kind], ref):
             raise NotFound(f"no history for {_KIND[kind]} {ref!r}")
@@ -198,8 +237,7 @@ async def history(
 @router.get("/audit/digest", response_model=AuditDigest)
 async def digest(rs: RS, min_position: MinPosition = None) -> AuditDigest:
     """The chain head: store it outside the system, verify against it later."""
-    async with rs.store.async_engine.connect() as conn:
-        await rs.wait_for(conn, _chained, min_position, "the audit feed")
+    async with rs.reading(_chained, min_position, "the audit feed") as (conn, _):
         position, value, count = await queries.head(conn)
     return AuditDigest(
         algorithm=ALGORITHM, position=position, hash=value or GENESIS.hex(), events=count

@@ -11,6 +11,7 @@ import uvicorn
 from ledger.infrastructure.settings import Settings
 from server.cli import token
 from server.cli.options import DatabaseUrl, settings_for
+from server.http_guard import PROTOCOL
 
 # The app factory uvicorn imports in each worker.
 APP_FACTORY = "server.app:create_app"
@@ -48,6 +49,10 @@ def serve(
         workers=workers,
         log_level="warning",
         access_log=False,
+        # h11 with header-size and header/body read bounds (httptools has neither).
+        http=PROTOCOL,
+        timeout_keep_alive=int(settings.http_keep_alive_seconds),
+        h11_max_incomplete_event_size=2 * settings.http_max_header_bytes,
     )
 
 
