@@ -26,6 +26,7 @@ from contracts.balances import (
 from contracts.problems import Problem
 from ledger.domain.errors import NotFound
 from projections import queries
+from projections.attribution import programme_figures
 from projections.figures import donor_numbers, group_numbers, school_numbers, trial_balance_of
 from projections.moments import as_utc
 from projections.pending import pending_totals, pending_view
@@ -180,11 +181,13 @@ async def donor_balance(
 
 async def _groups(rs: ReadSide, c: Cut, column: str, min_position: int | None) -> GroupBalances:
     async with rs.read(min_position) as r:
-        if column == "programme" and c.empty:
-            groups = await queries.programme_balance_rows(r.conn, r.tables)
+        if column == "programme":
+            # One attribution rule for every programme figure (see projections.attribution).
+            attributed = await programme_figures(r.conn, r.tables, c)
+            groups, counts = attributed.rows, attributed.schools
         else:
             groups = await queries.group_rows(r.conn, r.tables, column, c)
-        counts = await queries.school_counts(r.conn, r.tables) if column == "region" else {}
+            counts = await queries.school_counts(r.conn, r.tables)
     rows = [
         GroupTotals(
             key=key,
