@@ -133,6 +133,21 @@ class JournalEntry(View):
     reason: str | None = Field(description="Reason, for reductions and reversals.")
     reverses: str | None = Field(description="The entry this one reverses.")
     reversed_by: str | None = Field(description="The entry that reversed this one.")
+    description: str | None = Field(
+        default=None, description="Free text of an expenditure or operating cost."
+    )
+    valuation_basis: str | None = Field(
+        default=None, description="How an in-kind contribution's fair value was determined."
+    )
+    quantities: dict[str, int] | None = Field(
+        default=None, description="Measured quantities of an in-kind contribution."
+    )
+    requested_by: str | None = Field(
+        default=None, description="Who requested a disbursement that needed approval (maker)."
+    )
+    approved_by: str | None = Field(
+        default=None, description="Who approved it (checker); `actor` records the same person."
+    )
     postings: list[Posting] = Field(description="Balanced legs.")
 
 

@@ -27,6 +27,7 @@ from contracts.problems import Problem
 from ledger.domain.errors import NotFound
 from projections import queries
 from projections.attribution import programme_figures
+from projections.exports.source import notes
 from projections.figures import donor_numbers, group_numbers, school_numbers, trial_balance_of
 from projections.moments import as_utc
 from projections.pending import pending_totals, pending_view
@@ -256,6 +257,7 @@ async def journal(
             reason=e["reason"],
             reverses=e["reverses"],
             reversed_by=e["reversed_by"],
+            **notes(e),
             postings=[Posting(account=a, amount=amt, currency=cur) for a, amt, cur in legs],
         )
         for e, legs in rows
