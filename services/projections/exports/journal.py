@@ -100,6 +100,7 @@ async def journal_text(snap: Snapshot) -> AsyncIterator[str]:
         yield "".join(journal_entry(entry, legs) for entry, legs in page)
 
 
+# ``amount_minor`` is signed integer minor units; ``amount`` the same in major units.
 JOURNAL_CSV_COLUMNS = [
     "position", "entry_id", "value_date", "recorded_at", "kind", "account", "currency",
     "amount_minor", "amount", "actor", "idempotency_key", "grant_id", "donor", "school",
