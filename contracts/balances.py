@@ -156,6 +156,18 @@ class JournalPage(ReadMeta):
     next_after: int | None = Field(description="Pass as `after` for the next page; null at end.")
 
 
+class CurrencyUnit(View):
+    code: str = Field(description="ISO 4217 code.")
+    exponent: int = Field(
+        description="Minor-unit exponent: an amount of n minor units is n / 10**exponent "
+        "major units (KZT: 2, so 25000 tiyn = 250.00 KZT)."
+    )
+
+
+class Currencies(View):
+    currencies: list[CurrencyUnit] = Field(description="Every currency the ledger accepts.")
+
+
 class ProjectionStatus(View):
     name: str = Field(description="Projection name.")
     generation: int = Field(description="Active generation of its tables.")

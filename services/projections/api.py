@@ -10,6 +10,8 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from contracts.balances import (
     AccountBalance,
     AccountBalances,
+    Currencies,
+    CurrencyUnit,
     DonorBalance,
     DonorFigures,
     GroupBalances,
@@ -25,6 +27,7 @@ from contracts.balances import (
 )
 from contracts.problems import Problem
 from ledger.domain.errors import NotFound
+from ledger.domain.money import ISO_4217_EXPONENTS
 from projections import queries
 from projections.attribution import programme_figures
 from projections.exports.source import notes
@@ -265,6 +268,14 @@ async def journal(
     next_after = entries[-1].position if len(entries) == limit else None
     return JournalPage(
         position=r.position, as_of=None, known_at=None, entries=entries, next_after=next_after
+    )
+
+
+@router.get("/currencies", response_model=Currencies)
+async def currencies() -> Currencies:
+    """Amounts in this API are integer minor units; this says how to show them."""
+    return Currencies(
+        currencies=[CurrencyUnit(code=c, exponent=e) for c, e in sorted(ISO_4217_EXPONENTS.items())]
     )
 
 
