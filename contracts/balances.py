@@ -133,12 +133,39 @@ class JournalEntry(View):
     reason: str | None = Field(description="Reason, for reductions and reversals.")
     reverses: str | None = Field(description="The entry this one reverses.")
     reversed_by: str | None = Field(description="The entry that reversed this one.")
+    description: str | None = Field(
+        default=None, description="Free text of an expenditure or operating cost."
+    )
+    valuation_basis: str | None = Field(
+        default=None, description="How an in-kind contribution's fair value was determined."
+    )
+    quantities: dict[str, int] | None = Field(
+        default=None, description="Measured quantities of an in-kind contribution."
+    )
+    requested_by: str | None = Field(
+        default=None, description="Who requested a disbursement that needed approval (maker)."
+    )
+    approved_by: str | None = Field(
+        default=None, description="Who approved it (checker); `actor` records the same person."
+    )
     postings: list[Posting] = Field(description="Balanced legs.")
 
 
 class JournalPage(ReadMeta):
     entries: list[JournalEntry] = Field(description="Entries in log order.")
     next_after: int | None = Field(description="Pass as `after` for the next page; null at end.")
+
+
+class CurrencyUnit(View):
+    code: str = Field(description="ISO 4217 code.")
+    exponent: int = Field(
+        description="Minor-unit exponent: an amount of n minor units is n / 10**exponent "
+        "major units (KZT: 2, so 25000 tiyn = 250.00 KZT)."
+    )
+
+
+class Currencies(View):
+    currencies: list[CurrencyUnit] = Field(description="Every currency the ledger accepts.")
 
 
 class ProjectionStatus(View):

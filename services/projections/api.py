@@ -10,6 +10,8 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from contracts.balances import (
     AccountBalance,
     AccountBalances,
+    Currencies,
+    CurrencyUnit,
     DonorBalance,
     DonorFigures,
     GroupBalances,
@@ -25,7 +27,10 @@ from contracts.balances import (
 )
 from contracts.problems import Problem
 from ledger.domain.errors import NotFound
+from ledger.domain.money import ISO_4217_EXPONENTS
 from projections import queries
+from projections.attribution import programme_figures
+from projections.exports.source import notes
 from projections.figures import donor_numbers, group_numbers, school_numbers, trial_balance_of
 from projections.moments import as_utc
 from projections.pending import pending_totals, pending_view
@@ -197,11 +202,13 @@ async def donor_balance(
 
 async def _groups(rs: ReadSide, c: Cut, column: str, min_position: int | None) -> GroupBalances:
     async with rs.read(min_position) as r:
-        if column == "programme" and c.empty:
-            groups = await queries.programme_balance_rows(r.conn, r.tables)
+        if column == "programme":
+            # One attribution rule for every programme figure (see projections.attribution).
+            attributed = await programme_figures(r.conn, r.tables, c)
+            groups, counts = attributed.rows, attributed.schools
         else:
             groups = await queries.group_rows(r.conn, r.tables, column, c)
-        counts = await queries.school_counts(r.conn, r.tables) if column == "region" else {}
+            counts = await queries.school_counts(r.conn, r.tables)
     rows = [
         GroupTotals(
             key=key,
@@ -270,6 +277,7 @@ async def journal(
             reason=e["reason"],
             reverses=e["reverses"],
             reversed_by=e["reversed_by"],
+            **notes(e),
             postings=[Posting(account=a, amount=amt, currency=cur) for a, amt, cur in legs],
         )
         for e, legs in rows
@@ -277,6 +285,14 @@ async def journal(
     next_after = entries[-1].position if len(entries) == limit else None
     return JournalPage(
         position=r.position, as_of=None, known_at=None, entries=entries, next_after=next_after
+    )
+
+
+@router.get("/currencies", response_model=Currencies)
+async def currencies() -> Currencies:
+    """Amounts in this API are integer minor units; this says how to show them."""
+    return Currencies(
+        currencies=[CurrencyUnit(code=c, exponent=e) for c, e in sorted(ISO_4217_EXPONENTS.items())]
     )
 
 

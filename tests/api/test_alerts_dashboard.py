@@ -64,5 +64,14 @@ def test_dashboard_and_rules_use_only_exposed_metrics(client: TestClient, header
     unknown = sorted(m for m in used if not _known(m, exposed))
     assert unknown == []
     titles = " ".join(p["title"] for p in dashboard["panels"]).lower()
-    for topic in ("donor", "region", "latency", "lag", "errors", "four eyes", "auth refusals"):
+    for topic in (
+        "donor",
+        "region",
+        "programme",
+        "latency",
+        "lag",
+        "errors",
+        "four eyes",
+        "auth refusals",
+    ):
         assert topic in titles

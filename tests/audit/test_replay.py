@@ -79,4 +79,7 @@ def test_replay_command_prints_json_and_a_table(
     assert table.exit_code == 0, table.output
     assert "schools:khromtau:cash" in table.output
     assert "KZT: debits" in table.output
+    # People read major units with the currency, not raw tiyn.
+    assert "70,000,000.00 KZT" in table.output and "7000000000" not in table.output
+    assert "major units" in table.output
     assert recorded["position"] > recorded["approved_at"]

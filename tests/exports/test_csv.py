@@ -8,6 +8,7 @@ from collections import defaultdict
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from tests.exports.conftest import Demo, minor
 
@@ -71,6 +72,8 @@ def test_schools_csv_equals_the_school_endpoint(demo: Demo, headers: Any) -> Non
         assert int(r["spent_minor"]) == f["spent"]
         assert int(r["cash_on_hand_minor"]) == f["cash_on_hand"]
         assert int(r["in_kind_received_minor"]) == f["in_kind_received"]
+        # The decimal columns say the same in major units of the row's currency.
+        assert minor(r["spent"]) == f["spent"] and minor(r["committed"]) == f["committed"]
     accounts = api(demo, headers, "/v1/balances/accounts", prefix="schools:")["accounts"]
     cash = sum(a["balance"] for a in accounts if a["account"].endswith(":cash"))
     assert sum(int(r["cash_on_hand_minor"]) for r in schools) == cash
@@ -84,7 +87,11 @@ def test_donors_csv_equals_the_donor_endpoint(
     assert {r["code"] for r in donors} == {"qazaqstan-halqyna", "aitas", "nis"}
     for r in donors:
         body = api(demo, headers, f"/v1/balances/donors/{r['code']}", **cut)
+        if not body["figures"]:
+            assert r["currency"] == "" and r["committed_minor"] == "0" and r["committed"] == ""
+            continue
         f = body["figures"][0]
+        assert minor(r["committed"]) == f["committed"]
         assert int(r["schools_funded"]) == body["schools_funded"]
         assert [
             int(r[c])
@@ -96,3 +103,15 @@ def test_donors_csv_equals_the_donor_endpoint(
             f["committed"], f["disbursed"], f["undisbursed_commitment"],
             f["operating_costs_covered"], f["in_kind_given"],
         ]  # fmt: skip
+
+
+def test_donors_csv_lists_donors_with_no_activity(client: TestClient, headers: Any) -> None:
+    """A registered donor that gave nothing yet is still a row (as a school is)."""
+    registered = client.post("/v1/donors", json={"code": "idle", "name": "Idle"}, headers=headers())
+    assert registered.status_code == 201, registered.text
+    at = {"min_position": registered.json()["position"]}
+    text = client.get("/v1/exports/donors.csv", params=at).text
+    [row] = [r for r in csv.DictReader(io.StringIO(text)) if r["code"] == "idle"]
+    assert (row["currency"], row["committed_minor"], row["committed"], row["schools_funded"]) == (
+        "", "0", "", "0",
+    )  # fmt: skip

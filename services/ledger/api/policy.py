@@ -71,6 +71,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/balances/programmes"): READ_SUMMARY,
     ("GET", "/v1/journal"): READ_DETAIL,
     ("GET", "/v1/projections/status"): READ_SUMMARY,
+    ("GET", "/v1/currencies"): READ_SUMMARY,
     # -- four eyes and fiscal periods ---------------------------------------------------
     ("POST", "/v1/approvals/{entry_id}/approve"): APPROVE,
     ("POST", "/v1/approvals/{entry_id}/reject"): APPROVE,

@@ -14,21 +14,41 @@ from sqlalchemy import func, select
 
 from ledger.domain import chart
 from projections.exports.journal import csv_rows
+from projections.exports.money import decimal_cell
 from projections.exports.source import Snapshot
-from projections.figures import Row, SchoolNumbers, donor_numbers, school_numbers
+from projections.figures import (
+    DonorNumbers,
+    Row,
+    SchoolNumbers,
+    donor_numbers,
+    school_numbers,
+)
 from projections.tables import exact_sum
+
+# Each figure twice: ``*_minor`` integer minor units (tiyn for KZT) for machines, and the
+# same amount in major units of the row's ``currency`` (``250000000.00``) for people.
+SCHOOL_FIGURES = [
+    "committed", "received", "outstanding_commitment", "spent", "cash_on_hand",
+    "in_kind_received",
+]  # fmt: skip
+DONOR_FIGURES = [
+    "committed", "disbursed", "undisbursed_commitment", "operating_costs_covered",
+    "in_kind_given",
+]  # fmt: skip
 
 SCHOOL_COLUMNS = [
     "code", "name", "school_type", "region", "district", "hub", "currency",
-    "committed_minor", "received_minor", "outstanding_commitment_minor", "spent_minor",
-    "cash_on_hand_minor", "in_kind_received_minor",
+    *(f + "_minor" for f in SCHOOL_FIGURES), *SCHOOL_FIGURES,
 ]  # fmt: skip
 
 DONOR_COLUMNS = [
-    "code", "name", "currency", "committed_minor", "disbursed_minor",
-    "undisbursed_commitment_minor", "operating_costs_covered_minor", "in_kind_given_minor",
+    "code", "name", "currency", *(f + "_minor" for f in DONOR_FIGURES), *DONOR_FIGURES,
     "schools_funded",
 ]  # fmt: skip
+
+
+def _amounts(values: list[int], currency: str) -> list[Any]:
+    return [*values, *(decimal_cell(v, currency) for v in values)]
 
 
 async def _grouped(snap: Snapshot, column: str) -> dict[str, list[Row]]:
@@ -57,10 +77,10 @@ async def schools_csv(snap: Snapshot) -> AsyncIterator[str]:
         # A school nothing was posted to yet still gets its row (blank currency, zeros):
         # a spreadsheet lists every school in the registry.
         for currency, n in (figures or {"": SchoolNumbers()}).items():
+            values = [n.committed, n.received, n.outstanding, n.spent, n.cash, n.in_kind]
             rows.append([
                 code, school["name"], school["school_type"], school["region"],
-                school["district"], school["hub"] or "", currency, n.committed, n.received,
-                n.outstanding, n.spent, n.cash, n.in_kind,
+                school["district"], school["hub"] or "", currency, *_amounts(values, currency),
             ])  # fmt: skip
         if len(rows) >= 500:
             yield csv_rows(rows)
@@ -94,9 +114,9 @@ async def donors_csv(snap: Snapshot) -> AsyncIterator[str]:
     registry = await snap.conn.execute(select(d.c.code, d.c.name).order_by(d.c.code))
     rows: list[list[Any]] = []
     for code, name in registry.all():
-        for currency, n in donor_numbers(code, groups.get(code, [])).items():
-            rows.append([
-                code, name, currency, n.committed, n.disbursed, n.undisbursed, n.operating,
-                n.in_kind, funded.get(code, 0),
-            ])  # fmt: skip
+        figures = donor_numbers(code, groups.get(code, []))
+        # As for schools: a registered donor with nothing posted yet still gets its row.
+        for currency, n in (figures or {"": DonorNumbers()}).items():
+            values = [n.committed, n.disbursed, n.undisbursed, n.operating, n.in_kind]
+            rows.append([code, name, currency, *_amounts(values, currency), funded.get(code, 0)])
     yield csv_rows(rows)

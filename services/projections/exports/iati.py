@@ -9,9 +9,11 @@ type's sum equals the ledger's net figure (IATI allows negative commitments and
 disbursements for corrections); nothing is omitted, so an auditor can pair each
 reversal with its original through the entry ids in the descriptions.
 
-An entry without a programme (a school's spending, some in kind) belongs to the
-programme of the school's grants (a small school: its hub's); anything left over goes
-to one "unassigned" activity rather than being dropped.
+An entry without a programme (a school's spending, in kind to a school) is placed by
+the read side's one attribution rule (``projections.attribution``), evaluated within
+the export's cut: the programme of the school's grants when they all name one, else
+the "unattributed" activity, so every entry is reported exactly once and each
+activity sums to the programme figures of ``/v1/balances/programmes``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from xml.sax.saxutils import escape, quoteattr
 from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from ledger.domain.errors import DomainError
+from projections.attribution import UNATTRIBUTED, attributed, school_programmes
 from projections.exports.money import decimal_text
 from projections.exports.source import Snapshot, effective_kind, entry_pages, registry_names
 
@@ -31,7 +34,6 @@ IATI_VERSION = "2.03"
 # one with an IATI registration agency; every other ref here derives from it.
 REPORTING_ORG = "XI-IATI-HUBLEDGER"
 REPORTING_ORG_NAME = "Hub-school programme operator"
-UNASSIGNED = "unassigned"
 
 TRANSACTION_TYPE = {
     "commitment": "2", "reduction": "2", "disbursement": "3",
@@ -94,24 +96,12 @@ def transaction(entry: dict[str, Any], names: dict[str, dict[str, str]]) -> str:
 
 
 async def _school_programmes(snap: Snapshot) -> dict[str, str]:
-    """A school's programme: its grants' (the first by code if several), or its hub's."""
-    g, s = snap.tables.grants, snap.tables.schools
-    stmt = (
-        select(g.c.school, func.min(g.c.programme))
-        .where(g.c.programme.is_not(None))
-        .group_by(g.c.school)
-    )
-    mapping = {school: programme for school, programme in (await snap.conn.execute(stmt)).all()}
-    hubs = await snap.conn.execute(select(s.c.code, s.c.hub).where(s.c.hub.is_not(None)))
-    for code, hub in hubs.all():
-        if code not in mapping and hub in mapping:
-            mapping[code] = mapping[hub]
-    return mapping
+    return await school_programmes(snap.conn, snap.tables, snap.cut, snap.at)
 
 
 def _activity_where(snap: Snapshot, key: str, mapping: dict[str, str]) -> ColumnElement[bool]:
     e = snap.tables.entries
-    if key == UNASSIGNED:
+    if key == UNATTRIBUTED:
         return and_(
             e.c.programme.is_(None), or_(e.c.school.is_(None), e.c.school.not_in(list(mapping)))
         )
@@ -129,7 +119,7 @@ async def _activities(snap: Snapshot, mapping: dict[str, str]) -> dict[str, dict
     )
     activities: dict[str, dict[str, Any]] = {}
     for programme, school, donor, first in (await snap.conn.execute(stmt)).all():
-        key = programme or mapping.get(school or "", UNASSIGNED)
+        key = attributed(programme, school, mapping)
         a = activities.setdefault(key, {"start": first, "donors": set()})
         a["start"] = min(a["start"], first)
         if donor:
@@ -138,7 +128,7 @@ async def _activities(snap: Snapshot, mapping: dict[str, str]) -> dict[str, dict
 
 
 def _activity_head(key: str, a: dict[str, Any], names: dict[str, dict[str, str]]) -> str:
-    title = names["programmes"].get(key, "Entries not assigned to a programme")
+    title = names["programmes"].get(key, "Entries not attributed to a programme")
     funders = "".join(
         _org("participating-org", f"{REPORTING_ORG}-donor-{d}", names["donors"].get(d, d), role="1")
         for d in sorted(a["donors"])

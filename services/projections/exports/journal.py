@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -19,7 +20,7 @@ from urllib.parse import quote
 from sqlalchemy import distinct, select
 
 from projections.exports.money import commodity_amount, decimal_text, exponent
-from projections.exports.source import Snapshot, entry_pages, utc_iso
+from projections.exports.source import Snapshot, entry_pages, notes, utc_iso
 
 # Characters that mean something in a ledger/hledger line: ';' starts a comment,
 # '[...]' in a note is a ledger date, ',' ends an hledger tag value. Metadata values
@@ -61,7 +62,13 @@ def journal_entry(entry: dict[str, Any], legs: list[tuple[str, int, str]]) -> st
         "recorded_at": utc_iso(entry["recorded_at"]),
         "reverses": entry["reverses"],
         "grant_id": entry["grant_id"],
+        "reason": entry["reason"],
     }
+    extra = notes(entry)
+    quantities = extra.pop("quantities") or {}
+    meta.update(extra)
+    # One tag per quantity: a tag value cannot hold a list (',' would end it).
+    meta.update({f"quantity_{k}": v for k, v in sorted(quantities.items())})
     lines += [f"    ; {k}: {_value(v)}" for k, v in meta.items() if v is not None]
     width = max(len(account) for account, _, _ in legs) + 4
     lines += [
@@ -93,10 +100,12 @@ async def journal_text(snap: Snapshot) -> AsyncIterator[str]:
         yield "".join(journal_entry(entry, legs) for entry, legs in page)
 
 
+# ``amount_minor`` is signed integer minor units; ``amount`` the same in major units.
 JOURNAL_CSV_COLUMNS = [
     "position", "entry_id", "value_date", "recorded_at", "kind", "account", "currency",
     "amount_minor", "amount", "actor", "idempotency_key", "grant_id", "donor", "school",
-    "programme", "category", "reference", "reverses",
+    "programme", "category", "reference", "reverses", "reason", "description",
+    "valuation_basis", "quantities", "requested_by", "approved_by",
 ]  # fmt: skip
 
 
@@ -126,7 +135,21 @@ async def journal_csv(snap: Snapshot) -> AsyncIterator[str]:
     """One row per posting (leg), signed: debits positive, credits negative."""
     yield csv_rows([JOURNAL_CSV_COLUMNS])
     async for page in entry_pages(snap):
-        yield csv_rows([_posting_row(e, leg) for e, legs in page for leg in legs])
+        rows: list[list[Any]] = []
+        for e, legs in page:
+            cells = _notes_cells(e)  # once per entry, not per leg
+            rows += [_posting_row(e, leg) + cells for leg in legs]
+        yield csv_rows(rows)
+
+
+def _notes_cells(e: dict[str, Any]) -> list[str]:
+    n = notes(e)
+    quantities = n["quantities"]
+    return [
+        e["reason"] or "", n["description"] or "", n["valuation_basis"] or "",
+        json.dumps(quantities, sort_keys=True, separators=(",", ":")) if quantities else "",
+        n["requested_by"] or "", n["approved_by"] or "",
+    ]  # fmt: skip
 
 
 def _posting_row(e: dict[str, Any], leg: tuple[str, int, str]) -> list[Any]:

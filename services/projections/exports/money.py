@@ -24,3 +24,16 @@ def commodity_amount(amount: int, currency: str) -> str:
     """An hledger/ledger amount: number first, commodity after, no digit grouping,
     so both tools parse and print it identically."""
     return f"{decimal_text(amount, currency)} {currency}"
+
+
+def display_amount(amount: int, currency: str) -> str:
+    """For people (tables, CLI): ``25000000000`` KZT -> ``"250,000,000.00 KZT"``."""
+    text = decimal_text(amount, currency)
+    sign, digits = ("-", text[1:]) if text.startswith("-") else ("", text)
+    major, dot, minor = digits.partition(".")
+    return f"{sign}{int(major):,}{dot}{minor} {currency}"
+
+
+def decimal_cell(amount: int, currency: str) -> str:
+    """A CSV cell in major units; blank where a row has no currency (nothing posted)."""
+    return decimal_text(amount, currency) if currency else ""

@@ -96,6 +96,19 @@ def details(entry: dict[str, Any]) -> dict[str, Any]:
     return loaded
 
 
+def notes(entry: dict[str, Any]) -> dict[str, Any]:
+    """What an auditor reads beside the figures: the free text and both people of a
+    four-eyes disbursement (``requested_by`` the maker, ``approved_by`` the checker)."""
+    d = details(entry)
+    return {
+        "description": d.get("description") or None,
+        "valuation_basis": d.get("valuation_basis"),
+        "quantities": d.get("quantities") or None,
+        "requested_by": d.get("requested_by"),
+        "approved_by": d.get("approved_by"),
+    }
+
+
 def effective_kind(entry: dict[str, Any]) -> str:
     """The kind of business fact an entry moves: a reversal moves its original's kind."""
     if entry["kind"] == "reversal":

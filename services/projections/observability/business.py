@@ -1,9 +1,10 @@
 """Business gauges for dashboards, recomputed from the read models at every scrape.
 
 Nothing is counted in memory, so the figures survive restarts and agree across
-worker processes. Labels are bounded sets: donor, region and currency codes.
-All figures come from the running-balances table: cost per scrape grows with the
-number of accounts, not with the length of history.
+worker processes. Labels are bounded sets: donor, region, programme and currency codes.
+Figures come from the running-balances tables (cost per scrape grows with the number
+of accounts), except the programmes' share of unnamed entries, which the attribution
+rule sums from postings at each scrape (see ``projections.attribution``).
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from prometheus_client import CollectorRegistry, Gauge
 from sqlalchemy import case, func, select
 
 from ledger.domain import chart
+from projections.attribution import programme_figures
 from projections.figures import group_numbers
 from projections.moments import db_moment
-from projections.queries import programme_balance_rows
+from projections.queries import Cut
 from projections.service import ReadSide
 from projections.tables import exact_sum
 
@@ -55,6 +57,8 @@ class BusinessGauges:
             for figure, what in {
                 "committed": "Commitments under the programme, net of reductions",
                 "disbursed": "Disbursed under the programme",
+                "spent": "School expenditure attributed to the programme",
+                "cash_on_hand": "Cash on hand of the programme's schools, as attributed",
                 "operating_costs": "Operating costs booked to the programme",
                 "in_kind": "In-kind value given to or under the programme",
             }.items()
@@ -106,7 +110,7 @@ class BusinessGauges:
             b, s = r.tables.balances, r.tables.schools
             rows = (await r.conn.execute(select(b.c.account, b.c.currency, b.c.balance))).all()
             schools = (await r.conn.execute(select(s.c.code, s.c.region))).all()
-            programmes = await programme_balance_rows(r.conn, r.tables)
+            programmes = (await programme_figures(r.conn, r.tables, Cut())).rows
         regions = {code: region for code, region in schools}
         figures = business_figures([(a, c, int(v)) for a, c, v in rows], regions)
         gauges = (*self.donor.values(), *self.region.values(), *self.programme.values())
@@ -116,6 +120,8 @@ class BusinessGauges:
             for currency, n in group_numbers(group).items():
                 self.programme["committed"].labels(programme, currency).set(n.committed)
                 self.programme["disbursed"].labels(programme, currency).set(n.disbursed)
+                self.programme["spent"].labels(programme, currency).set(n.spent)
+                self.programme["cash_on_hand"].labels(programme, currency).set(n.cash)
                 self.programme["operating_costs"].labels(programme, currency).set(n.operating)
                 self.programme["in_kind"].labels(programme, currency).set(n.in_kind)
         for (kind, figure, code, currency), value in figures.items():

@@ -115,14 +115,15 @@ def replay(
     from rich.console import Console
     from rich.table import Table
 
+    from projections.exports.money import display_amount
+
     table = Table(title=f"Balances replayed through position {result.position}")
     table.add_column("account")
     table.add_column("currency")
-    table.add_column("balance (minor units)", justify="right")
+    table.add_column("balance (major units, debit +)", justify="right")
     for row in result.accounts:
-        table.add_row(row.account, row.currency, f"{row.balance:,}")
+        table.add_row(row.account, row.currency, display_amount(row.balance, row.currency))
     Console().print(table)
-    for total in result.totals:
-        typer.echo(
-            f"{total.currency}: debits {total.debits:,} credits {total.credits:,} net {total.net}"
-        )
+    for t in result.totals:
+        d, c, n = (display_amount(v, t.currency) for v in (t.debits, t.credits, t.net))
+        typer.echo(f"{t.currency}: debits {d} credits {c} net {n}")
