@@ -10,7 +10,7 @@ Roles (a token may hold several):
   approver  approves/rejects pending disbursements, closes periods; reads like an officer
   auditor   reads everything (journal, grants, balances, events, history, exports, verify);
             records nothing
-  viewer    balances, registry look-ups and projection status only: no journal, no
+  viewer    balances, registry look-ups and lists and projection status only: no journal, no
             entry-level detail (grant entries, events, history, exports)
   metrics   scrapes /metrics (unless LEDGER_METRICS_PUBLIC=true makes it public)
 """
@@ -51,6 +51,10 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/programmes/{code}"): READ_SUMMARY,
     ("GET", "/v1/schools/{code}"): READ_SUMMARY,
     ("GET", "/v1/schools/{code}/account"): READ_SUMMARY,
+    ("GET", "/v1/donors"): READ_SUMMARY,
+    ("GET", "/v1/programmes"): READ_SUMMARY,
+    ("GET", "/v1/schools"): READ_SUMMARY,
+    ("GET", "/v1/regions"): READ_SUMMARY,
     # -- recording financial entries -----------------------------------------------
     ("POST", "/v1/grants"): RECORD,
     ("POST", "/v1/grants/{grant_id}/disbursements"): RECORD,
@@ -61,6 +65,8 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/in-kind-contributions"): RECORD,
     ("POST", "/v1/entries/{entry_id}/reversal"): RECORD,
     ("GET", "/v1/grants/{grant_id}"): READ_DETAIL,
+    # Per-grant figures are entry-level detail, as the grant itself is.
+    ("GET", "/v1/grants"): READ_DETAIL,
     # -- read side: balances and the journal ----------------------------------------
     ("GET", "/v1/balances/accounts"): READ_SUMMARY,
     ("GET", "/v1/balances/trial-balance"): READ_SUMMARY,

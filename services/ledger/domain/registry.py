@@ -12,6 +12,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from contracts.regions import REGION_SLUGS
 from ledger.domain.errors import InvalidValue
 
 LEDGER_NAMESPACE = uuid5(NAMESPACE_URL, "urn:grant-ledger")
@@ -19,32 +20,8 @@ LEDGER_NAMESPACE = uuid5(NAMESPACE_URL, "urn:grant-ledger")
 CODE_PATTERN = r"^[a-z0-9][a-z0-9-]{1,63}$"
 _CODE = re.compile(CODE_PATTERN)
 
-# Kazakhstan's regions and cities of republican significance, as account-safe slugs.
-# A bounded set on purpose: regions become metric labels and report groupings.
-REGIONS: frozenset[str] = frozenset(
-    {
-        "abai",
-        "akmola",
-        "aktobe",
-        "almaty",
-        "atyrau",
-        "east-kazakhstan",
-        "jambyl",
-        "jetisu",
-        "karaganda",
-        "kostanay",
-        "kyzylorda",
-        "mangystau",
-        "north-kazakhstan",
-        "pavlodar",
-        "turkistan",
-        "ulytau",
-        "west-kazakhstan",
-        "astana",
-        "almaty-city",
-        "shymkent",
-    }
-)
+# Kazakhstan's regions (published with the API contracts, which list them).
+REGIONS: frozenset[str] = frozenset(REGION_SLUGS)
 SCHOOL_TYPES: frozenset[str] = frozenset({"hub", "small"})
 
 
@@ -109,7 +86,10 @@ class School(Aggregate):
         if school_type not in SCHOOL_TYPES:
             raise InvalidValue(f"school_type must be one of {sorted(SCHOOL_TYPES)}")
         if region not in REGIONS:
-            raise InvalidValue(f"region {region!r} is not a region of Kazakhstan")
+            raise InvalidValue(
+                f"region {region!r} is not a region of Kazakhstan; known: "
+                + ", ".join(REGION_SLUGS)
+            )
         if hub is not None:
             if school_type != "small":
                 raise InvalidValue("only a small school names a hub school")
