@@ -57,10 +57,20 @@ class ReadSide:
     ) -> int:
         """Where ``position`` says the model is, once it reflects ``min_position`` (bounded)."""
         deadline = time.monotonic() + self.max_wait_seconds
+        head: int | None = None
         while True:
             at = await position(conn)
             if min_position is None or at >= min_position:
                 return at
+            if head is None:
+                # Waiting for a position nothing was recorded at would only run out
+                # the clock: answer at once.
+                head = await run_in_threadpool(self.log.head)
+                if min_position > head:
+                    raise ProjectionLagging(
+                        f"position {min_position} is beyond the end of the event log "
+                        f"(position {head}); {what} are at position {at}"
+                    )
             if time.monotonic() >= deadline:
                 raise ProjectionLagging(
                     f"{what} are at position {at}, {min_position} was asked for; "
