@@ -38,7 +38,7 @@ def problem(response: Any, status: int, code: str) -> dict[str, Any]:
 )
 def test_an_unknown_query_parameter_is_a_400_problem(client: TestClient, path: str) -> None:
     body = problem(client.get(path), 400, "unknown-query-parameter")
-    unknown = path.rsplit("&", 1)[-1].rsplit("?", 1)[-1].split("=")[0]
+    unknown = path.rsplit("&", 1)[-1].rsplit("?", 1)[-1].split("=", maxsplit=1)[0]
     assert unknown in body["detail"]
     assert "accepts:" in body["detail"]
 
