@@ -81,7 +81,11 @@ def verify(
         raise typer.Exit(1)
 
 
-MOMENT_FORMATS = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]
+# Also with fractions of a second: the moments the API reports (recorded_at) paste as they are.
+MOMENT_FORMATS = [
+    "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S.%f",
+    "%Y-%m-%d",
+]  # fmt: skip
 
 
 def replay(
