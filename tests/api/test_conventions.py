@@ -43,6 +43,12 @@ def test_an_unknown_query_parameter_is_a_400_problem(client: TestClient, path: s
     assert "accepts:" in body["detail"]
 
 
+def test_the_400_is_documented(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ("/v1/journal", "/v1/schools", "/v1/grants", "/v1/balances/accounts"):
+        assert "400" in paths[path]["get"]["responses"], path
+
+
 def test_declared_parameters_still_pass(client: TestClient) -> None:
     # Aliased (from/to), repeatable (kind) and dependency-declared (as_of) parameters count.
     for path in (

@@ -181,6 +181,11 @@ def test_grant_view_shows_reserved_and_available(client: TestClient, world: dict
     assert grant["undisbursed"] == GRANT - SMALL
     assert grant["reserved"] == BIG and grant["pending_items"] == 1
     assert grant["available"] == GRANT - SMALL - BIG
+    params = {"grant_id": world["open"], "min_position": world["at"]}
+    items = ok(client.get("/v1/approvals/pending", params=params))["items"]
+    assert [(i["grant_id"], i["amount"]) for i in items] == [(world["open"], BIG)]
+    other = {"grant_id": world["paid"], "min_position": world["at"]}
+    assert ok(client.get("/v1/approvals/pending", params=other))["items"] == []
 
 
 def test_regions_are_listed_and_an_enum(client: TestClient, world: dict[str, Any]) -> None:

@@ -46,3 +46,10 @@ def test_domain_uses_no_float_for_money() -> None:
         tree = ast.parse(path.read_text())
         floats = [n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == "float"]
         assert floats == [], f"{path.name} mentions float"
+
+
+def test_published_regions_are_the_domains() -> None:
+    from contracts.regions import REGION_SLUGS as PUBLISHED
+    from ledger.domain.registry import REGION_SLUGS
+
+    assert PUBLISHED == REGION_SLUGS

@@ -166,6 +166,7 @@ def document(app: FastAPI, table: dict[tuple[str, str], Rule]) -> None:
                 operation["security"] = [{"bearer": []}]
                 operation["x-roles"] = sorted(rule)
                 responses = operation.setdefault("responses", {})
+                responses.setdefault("400", _problem("A query parameter this route does not take"))
                 responses.setdefault("401", _problem("Missing, invalid or expired bearer token"))
                 responses.setdefault("403", _problem("The token lacks a role this needs"))
                 roles = ", ".join(sorted(rule))

@@ -12,7 +12,6 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from contracts.regions import REGION_SLUGS
 from ledger.domain.errors import InvalidValue
 
 LEDGER_NAMESPACE = uuid5(NAMESPACE_URL, "urn:grant-ledger")
@@ -20,7 +19,15 @@ LEDGER_NAMESPACE = uuid5(NAMESPACE_URL, "urn:grant-ledger")
 CODE_PATTERN = r"^[a-z0-9][a-z0-9-]{1,63}$"
 _CODE = re.compile(CODE_PATTERN)
 
-# Kazakhstan's regions (published with the API contracts, which list them).
+# Kazakhstan's regions and cities of republican significance, as account-safe slugs.
+# A bounded set on purpose: regions become metric labels and report groupings. The API
+# contracts publish the same list (a test keeps the two equal).
+REGION_SLUGS: tuple[str, ...] = (
+    "abai", "akmola", "aktobe", "almaty", "almaty-city", "astana", "atyrau",
+    "east-kazakhstan", "jambyl", "jetisu", "karaganda", "kostanay", "kyzylorda",
+    "mangystau", "north-kazakhstan", "pavlodar", "shymkent", "turkistan", "ulytau",
+    "west-kazakhstan",
+)  # fmt: skip
 REGIONS: frozenset[str] = frozenset(REGION_SLUGS)
 SCHOOL_TYPES: frozenset[str] = frozenset({"hub", "small"})
 
