@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.common import View
@@ -16,10 +18,21 @@ class AuditDigest(View):
 
 
 class VerifyRequest(BaseModel):
+    """An earlier digest, exactly as ``GET /v1/audit/digest`` returned it."""
+
     model_config = ConfigDict(extra="forbid")
+    algorithm: Literal["sha256-chain-v1"] = Field(
+        default="sha256-chain-v1", description="Chain algorithm of the digest."
+    )
     position: int = Field(ge=0, le=10**15, description="Position from an earlier digest.")
     hash: str = Field(
         pattern=r"^[0-9a-f]{64}$", description="Hash from that digest (64 hex digits)."
+    )
+    events: int | None = Field(
+        default=None,
+        ge=0,
+        le=10**15,
+        description="Event count from that digest; checked against the recomputed chain.",
     )
 
 

@@ -23,6 +23,9 @@ class AccountBalance(View):
 
 class AccountBalances(ReadMeta):
     accounts: list[AccountBalance] = Field(description="Balances, ordered by account.")
+    next_after: str | None = Field(
+        default=None, description="Pass as `after` for the next page; null at end."
+    )
 
 
 class CurrencyTotal(View):
@@ -35,7 +38,12 @@ class CurrencyTotal(View):
 class TrialBalance(ReadMeta):
     totals: list[CurrencyTotal] = Field(description="Per currency; currencies never summed.")
     balanced: bool = Field(description="True when every currency nets to zero.")
-    accounts: list[AccountBalance] = Field(description="Every non-zero account balance.")
+    accounts: list[AccountBalance] = Field(
+        description="Non-zero account balances, one page of them (totals cover all)."
+    )
+    next_after: str | None = Field(
+        default=None, description="Pass as `after` for the next page of accounts; null at end."
+    )
 
 
 class PendingTotal(View):

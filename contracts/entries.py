@@ -145,5 +145,12 @@ class GrantView(View):
     committed: int = Field(description="Current commitment in minor units (after reductions).")
     disbursed: int = Field(description="Disbursed so far, minor units.")
     undisbursed: int = Field(description="Committed minus disbursed, minor units.")
+    reserved: int = Field(
+        description="Part of undisbursed held by disbursements awaiting approval, minor units."
+    )
+    pending_items: int = Field(description="How many disbursements await approval.")
+    available: int = Field(
+        description="undisbursed - reserved: what a new disbursement or reduction may use."
+    )
     entries: list[GrantEntryView] = Field(description="The grant's journal entries.")
     version: int = Field(description="Aggregate version; also sent as the ETag.")

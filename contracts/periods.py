@@ -25,6 +25,9 @@ class ClosedPeriod(View):
     start: dt.date = Field(description="First day.")
     end: dt.date = Field(description="Last day.")
     closed_by: str = Field(description="Who closed it.")
+    closed_at: dt.datetime | None = Field(
+        description="When it was closed (UTC); null for closes recorded before times were kept."
+    )
     reason: str = Field(description="Why.")
 
 
@@ -32,6 +35,9 @@ class PeriodAction(View):
     period: str = Field(description="The month or quarter.")
     action: Literal["closed", "reopened"] = Field(description="What was done.")
     by: str = Field(description="Who did it.")
+    at: dt.datetime | None = Field(
+        description="When (UTC); null for actions recorded before times were kept."
+    )
     reason: str = Field(description="Why.")
 
 

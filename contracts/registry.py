@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from contracts.common import SINGLE_LINE, Code, Command, View
+from contracts.regions import REGION_SLUGS
 
 DonorKind = Literal["fund", "holding", "network", "government", "other"]
 
@@ -41,8 +42,10 @@ class RegisterSchool(Command):
     )
     region: str = Field(
         pattern=r"^[a-z0-9-]{2,32}$",
-        description="Region slug, e.g. aktobe, north-kazakhstan, almaty-city.",
+        description="Region slug, e.g. aktobe, north-kazakhstan, almaty-city "
+        "(all of them: GET /v1/regions).",
         examples=["aktobe"],
+        json_schema_extra={"enum": list(REGION_SLUGS)},
     )
     district: str = Field(
         min_length=1, max_length=100, pattern=SINGLE_LINE, description="District or town."

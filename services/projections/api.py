@@ -96,7 +96,36 @@ MinPosition = Annotated[
         description="Wait (bounded) until the read models reflect this log position.",
     ),
 ]
+EntryKind = Literal[
+    "commitment", "disbursement", "reduction", "expenditure", "operating-cost", "in-kind",
+    "reversal",
+]  # fmt: skip
 CodeP = Annotated[str, Path(pattern=CODE, description="Stable code.")]
+
+
+ACCOUNT_CURSOR = r"^[^|]{1,255}\|[A-Z]{3}$"
+AccountAfter = Annotated[
+    str | None,
+    Query(
+        pattern=ACCOUNT_CURSOR,
+        description="Cursor: balances after this account|currency (the previous next_after).",
+    ),
+]
+AccountLimit = Annotated[
+    int, Query(ge=1, le=5000, description="Page size: account balances (at most 5000).")
+]
+
+
+def _page(
+    accounts: list[AccountBalance], after: str | None, limit: int
+) -> tuple[list[AccountBalance], str | None]:
+    """The accounts after the cursor, at most ``limit``, and the next cursor."""
+    if after is not None:
+        account, _, currency = after.rpartition("|")
+        accounts = [a for a in accounts if (a.account, a.currency) > (account, currency)]
+    page = accounts[:limit]
+    more = len(accounts) > limit
+    return page, f"{page[-1].account}|{page[-1].currency}" if more else None
 
 
 @router.get("/balances/accounts", response_model=AccountBalances)
@@ -107,22 +136,36 @@ async def account_balances(
     prefix: Annotated[
         str | None, Query(max_length=200, description="Account prefix, e.g. schools:x:")
     ] = None,
+    after: AccountAfter = None,
+    limit: AccountLimit = 1000,
 ) -> AccountBalances:
     async with rs.read(min_position) as r:
         rows = await queries.account_balances(r.conn, r.tables, prefix, c)
+    accounts = [AccountBalance(account=a, currency=cur, balance=b) for a, cur, b in rows if b]
+    page, next_after = _page(accounts, after, limit)
     return AccountBalances(
         position=r.position,
         as_of=c.as_of,
         known_at=c.known_at,
-        accounts=[AccountBalance(account=a, currency=cur, balance=b) for a, cur, b in rows if b],
+        accounts=page,
+        next_after=next_after,
     )
 
 
 @router.get("/balances/trial-balance", response_model=TrialBalance)
-async def trial_balance(rs: RS, c: C, min_position: MinPosition = None) -> TrialBalance:
+async def trial_balance(
+    rs: RS,
+    c: C,
+    min_position: MinPosition = None,
+    after: AccountAfter = None,
+    limit: AccountLimit = 1000,
+) -> TrialBalance:
+    """Totals over every account; the accounts themselves in pages."""
     async with rs.read(min_position) as r:
         rows = await queries.account_balances(r.conn, r.tables, None, c)
-    return trial_balance_of(rows, r.position, c.as_of, c.known_at)
+    tb = trial_balance_of(rows, r.position, c.as_of, c.known_at)
+    tb.accounts, tb.next_after = _page(tb.accounts, after, limit)
+    return tb
 
 
 @router.get("/balances/schools/{code}", response_model=SchoolBalance)
@@ -245,6 +288,10 @@ async def journal(
     donor: Annotated[str | None, Query(pattern=CODE)] = None,
     programme: Annotated[str | None, Query(pattern=CODE)] = None,
     grant_id: Annotated[str | None, Query(pattern=r"^[0-9a-f-]{36}$")] = None,
+    kind: Annotated[
+        list[EntryKind] | None,
+        Query(max_length=8, description="Only entries of these kinds (repeatable)."),
+    ] = None,
     account_prefix: Annotated[str | None, Query(max_length=200)] = None,
     date_from: Annotated[dt.date | None, Query(alias="from")] = None,
     date_to: Annotated[dt.date | None, Query(alias="to")] = None,
@@ -254,8 +301,9 @@ async def journal(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> JournalPage:
     f = JournalFilter(
-        school, donor, programme, grant_id, account_prefix, date_from, date_to, after, limit
-    )
+        school, donor, programme, grant_id, account_prefix, date_from, date_to, after, limit,
+        kinds=tuple(kind or ()),
+    )  # fmt: skip
     async with rs.read(min_position) as r:
         rows = await queries.journal(r.conn, r.tables, f)
     entries = [

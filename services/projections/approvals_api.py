@@ -32,13 +32,17 @@ async def list_pending(
     ] = "pending",
     school: Annotated[str | None, Query(pattern=CODE)] = None,
     donor: Annotated[str | None, Query(pattern=CODE)] = None,
+    grant_id: Annotated[
+        str | None, Query(pattern=r"^[0-9a-f-]{36}$", description="Only this grant's items.")
+    ] = None,
     after: Annotated[int, Query(ge=0, description="Cursor: items after this position.")] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> PendingPage:
     async with rs.read(min_position) as r:
         rows = await pending_page(
-            r.conn, r.tables, status=status, school=school, donor=donor, after=after, limit=limit
-        )
+            r.conn, r.tables, status=status, school=school, donor=donor, grant_id=grant_id,
+            after=after, limit=limit,
+        )  # fmt: skip
     items = [PendingDisbursement.model_validate(_with_utc(row)) for row in rows]
     return PendingPage(
         position=r.position,

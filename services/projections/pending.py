@@ -69,6 +69,7 @@ async def pending_page(
     donor: str | None,
     after: int,
     limit: int,
+    grant_id: str | None = None,
 ) -> list[dict[str, Any]]:
     p = t.pending
     clauses: list[ColumnElement[bool]] = [p.c.status == status, p.c.position > after]
@@ -76,6 +77,8 @@ async def pending_page(
         clauses.append(p.c.school == school)
     if donor is not None:
         clauses.append(p.c.donor == donor)
+    if grant_id is not None:
+        clauses.append(p.c.grant_id == grant_id)
     stmt = select(p).where(*clauses).order_by(p.c.position).limit(limit)
     return [dict(r) for r in (await conn.execute(stmt)).mappings().all()]
 

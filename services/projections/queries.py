@@ -160,6 +160,7 @@ class JournalFilter:
     date_to: dt.date | None = None
     after: int = 0
     limit: int = 100
+    kinds: tuple[str, ...] = ()
 
 
 async def journal(
@@ -175,6 +176,8 @@ async def journal(
     ):
         if value is not None:
             clauses.append(column == value)
+    if f.kinds:
+        clauses.append(e.c.kind.in_(f.kinds))
     if f.date_from is not None:
         clauses.append(e.c.value_date >= f.date_from)
     if f.date_to is not None:

@@ -23,11 +23,14 @@ def replay_balances(
     *,
     until_position: int | None = None,
     until_time: dt.datetime | None = None,
+    as_of: dt.date | None = None,
 ) -> TrialBalance:
     """Every non-zero account balance after the events up to a position and/or a moment.
 
     ``until_time`` keeps events *recorded* at or before it, like the read endpoints'
-    ``known_at``: what the ledger showed then.
+    ``known_at``: what the ledger showed then. ``as_of`` keeps entries *dated* on or
+    before it (their value date), like ``as_of``: what was true on that day. Both
+    together: what the ledger showed then about that day.
     """
     sums: dict[tuple[str, str], int] = defaultdict(int)
     start, last = 1, 0
@@ -36,10 +39,13 @@ def replay_balances(
             event = log.decode(note)
             if until_time is not None and event.timestamp > until_time:
                 continue
+            value_date = getattr(event, "value_date", None)
+            if as_of is not None and value_date is not None and value_date > as_of:
+                continue
             last = note.id
             for leg in getattr(event, "legs", ()):
                 if isinstance(leg, Leg):
                     sums[leg.account, leg.currency] += leg.amount
         start = notes[-1].id + 1
     rows = [(a, c, b) for (a, c), b in sorted(sums.items()) if b]
-    return trial_balance_of(rows, last, known_at=until_time)
+    return trial_balance_of(rows, last, as_of=as_of, known_at=until_time)

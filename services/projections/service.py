@@ -114,6 +114,7 @@ class ReadSide:
         A store that is down or out of connections is ``ReadStoreUnavailable`` (503).
         """
         deadline = time.monotonic() + self.max_wait_seconds
+        head: int | None = None
         try:
             if min_position is None and self.read_your_writes:
                 min_position = await run_in_threadpool(self.log.head)
@@ -123,6 +124,15 @@ class ReadSide:
                     if min_position is None or at >= min_position:
                         yield conn, at
                         return
+                if head is None:
+                    # Waiting for a position nothing was recorded at would only run out
+                    # the clock: answer at once.
+                    head = await run_in_threadpool(self.log.head)
+                    if min_position > head:
+                        raise ProjectionLagging(
+                            f"position {min_position} is beyond the end of the event log "
+                            f"(position {head}); {what} are at position {at}"
+                        )
                 remaining = deadline - time.monotonic()
                 watch = self._watch(position)
                 if remaining <= 0 or not await watch.wait(min_position, remaining):

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 
 from ledger import __version__
 from ledger.api import access, problems
+from ledger.api.query_params import reject_unknown_query
 from ledger.api.routes import approvals, entries, periods, registry
 from ledger.application.app import LedgerApplication
 from ledger.application.committer import CommitReport
@@ -17,7 +18,7 @@ from ledger.infrastructure.settings import Settings
 from ledger.observability.logs import RequestLog, configure_logging
 from ledger.observability.middleware import RequestMetrics
 from projections import api as projections_api
-from projections import approvals_api
+from projections import approvals_api, listing_api
 from projections.audit import api as audit_api
 from projections.audit.streams import StreamLimits
 from projections.exports import routes as exports_routes
@@ -61,6 +62,10 @@ def create_app(
         description="Event-sourced grant and funding ledger for the hub-school programme. "
         "Amounts are integers in minor units (tiyn for KZT).",
         lifespan=lifespan,
+        dependencies=[Depends(reject_unknown_query)],
+        # A trailing slash is another path (a 404 problem), never a redirect that would
+        # name the internal host the app sees.
+        redirect_slashes=False,
     )
     metrics = system.metrics
     app.state.ledger = system.ledger
@@ -82,6 +87,7 @@ def create_app(
         approvals.router,
         periods.router,
         approvals_api.router,
+        listing_api.router,
     ):
         app.include_router(router)
     access.install(app, settings, verifier)  # strict JSON, body limit, access control

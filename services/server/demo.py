@@ -48,6 +48,13 @@ class DemoSummary:
     replayed: int
     last_position: int
 
+    def __str__(self) -> str:
+        recorded = self.commands - self.replayed
+        return (
+            f"{self.commands} commands: {recorded} recorded, {self.replayed} already there "
+            f"(replayed); the event log is at position {self.last_position}"
+        )
+
 
 class _Builder:
     """Collects commands; one seeded RNG, drawn in a fixed order, makes them repeatable."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -16,7 +17,7 @@ def test_demo_rebuild_verify_and_tamper(tmp_path: Path, monkeypatch: object) -> 
     url = f"sqlite:///{tmp_path}/ledger.sqlite3"
     loaded = runner.invoke(app, ["demo", "--database-url", url])
     assert loaded.exit_code == 0, loaded.output
-    assert "commands=2731" in loaded.output
+    assert "2731 commands: 2731 recorded" in loaded.output
 
     rebuilt = runner.invoke(app, ["projections", "rebuild", "--database-url", url])
     assert rebuilt.exit_code == 0, rebuilt.output
@@ -37,3 +38,27 @@ def test_demo_rebuild_verify_and_tamper(tmp_path: Path, monkeypatch: object) -> 
     assert tampered.exit_code == 1
     assert "schools:aktobe-khromtau-hub:cash" in tampered.output
     assert "1 difference" in tampered.output or "2 difference" in tampered.output
+    as_json = runner.invoke(app, ["projections", "verify", "--json", "--database-url", url])
+    assert as_json.exit_code == 1
+    report = json.loads(as_json.stdout)
+    assert report["ok"] is False
+    assert any("schools:aktobe-khromtau-hub:cash" in d for d in report["differences"])
+
+
+def test_version_and_machine_readable_checks(tmp_path: Path) -> None:
+    from ledger import __version__
+
+    version = runner.invoke(app, ["--version"])
+    assert version.exit_code == 0 and version.stdout.strip() == f"ledger {__version__}"
+    url = f"sqlite:///{tmp_path}/ledger.sqlite3"
+    absent = runner.invoke(app, ["db", "check", "--json", "--database-url", url])
+    assert absent.exit_code == 1
+    report = json.loads(absent.stdout)
+    assert report["ready"] is False and report["missing"]
+    assert runner.invoke(app, ["db", "upgrade", "--database-url", url]).exit_code == 0
+    present = runner.invoke(app, ["db", "check", "--json", "--database-url", url])
+    assert present.exit_code == 0, present.output
+    assert json.loads(present.stdout) == {"ready": True, "missing": []}
+    verified = runner.invoke(app, ["projections", "verify", "--json", "--database-url", url])
+    assert verified.exit_code == 0, verified.output
+    assert json.loads(verified.stdout) == {"ok": True, "differences": []}

@@ -21,7 +21,7 @@ CUTS = [
 
 
 def api_balances(demo: Demo, headers: Callable[..., dict[str, str]], **cut: str) -> dict[str, int]:
-    params = {"min_position": str(demo.position), **cut}
+    params = {"min_position": str(demo.position), "limit": "5000", **cut}
     response = demo.client.get("/v1/balances/accounts", params=params, headers=headers())
     assert response.status_code == 200, response.text
     return {

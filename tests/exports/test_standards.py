@@ -33,7 +33,7 @@ def codes(name: str) -> set[str]:
 
 def ledger_totals(demo: Demo, headers: Any, **cut: str) -> dict[str, int]:
     """The ledger's net figures per IATI transaction type, from its account balances."""
-    accounts = get(demo, headers, "/v1/balances/accounts", **cut).json()["accounts"]
+    accounts = get(demo, headers, "/v1/balances/accounts", limit="5000", **cut).json()["accounts"]
     totals: dict[str, int] = defaultdict(int)
     for a in accounts:
         parts, balance = a["account"].split(":"), a["balance"]

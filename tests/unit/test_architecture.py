@@ -97,3 +97,10 @@ def test_only_the_composition_root_builds_the_ledger_and_the_read_store() -> Non
         if calls:
             offenders[str(relative)] = calls
     assert offenders == {}
+
+
+def test_published_regions_are_the_domains() -> None:
+    from contracts.regions import REGION_SLUGS as PUBLISHED
+    from ledger.domain.registry import REGION_SLUGS
+
+    assert PUBLISHED == REGION_SLUGS

@@ -10,7 +10,7 @@ Roles (a token may hold several):
   approver  approves/rejects pending disbursements, closes periods; reads like an officer
   auditor   reads everything (journal, grants, balances, events, history, exports, verify);
             records nothing
-  viewer    balances, registry look-ups and projection status only: no journal, no
+  viewer    balances, registry look-ups and lists and projection status only: no journal, no
             entry-level detail (grant entries, events, history, exports)
   metrics   scrapes /metrics (unless LEDGER_METRICS_PUBLIC=true makes it public)
 """
@@ -52,6 +52,10 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/programmes/{code}"): READ_SUMMARY,
     ("GET", "/v1/schools/{code}"): READ_SUMMARY,
     ("GET", "/v1/schools/{code}/account"): READ_SUMMARY,
+    ("GET", "/v1/donors"): READ_SUMMARY,
+    ("GET", "/v1/programmes"): READ_SUMMARY,
+    ("GET", "/v1/schools"): READ_SUMMARY,
+    ("GET", "/v1/regions"): READ_SUMMARY,
     # -- recording financial entries -----------------------------------------------
     ("POST", "/v1/grants"): RECORD,
     ("POST", "/v1/grants/{grant_id}/disbursements"): RECORD,
@@ -62,6 +66,8 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/in-kind-contributions"): RECORD,
     ("POST", "/v1/entries/{entry_id}/reversal"): RECORD,
     ("GET", "/v1/grants/{grant_id}"): READ_DETAIL,
+    # Per-grant figures are entry-level detail, as the grant itself is.
+    ("GET", "/v1/grants"): READ_DETAIL,
     # -- read side: balances and the journal ----------------------------------------
     ("GET", "/v1/balances/accounts"): READ_SUMMARY,
     ("GET", "/v1/balances/trial-balance"): READ_SUMMARY,
@@ -186,6 +192,7 @@ def document(app: FastAPI, table: dict[tuple[str, str], Rule]) -> None:
                 operation["security"] = [{"bearer": []}]
                 operation["x-roles"] = sorted(rule)
                 responses = operation.setdefault("responses", {})
+                responses.setdefault("400", _problem("A query parameter this route does not take"))
                 responses.setdefault("401", _problem("Missing, invalid or expired bearer token"))
                 responses.setdefault("403", _problem("The token lacks a role this needs"))
                 roles = ", ".join(sorted(rule))

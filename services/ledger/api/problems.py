@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -85,16 +84,19 @@ async def send_problem(
     detail: str,
     headers: Iterable[tuple[bytes, bytes]] = (),
 ) -> None:
-    """A problem answered by pure ASGI middleware (before FastAPI's handlers run)."""
-    body = json.dumps(
-        {
-            "type": PROBLEM_TYPE_PREFIX + code,
-            "title": title,
-            "status": status,
-            "detail": detail,
-            "instance": scope.get("path", ""),
-        }
-    ).encode()
+    """A problem answered by pure ASGI middleware (before FastAPI's handlers run).
+
+    Rendered by the same JSON response class as the handlers' problems, so a 401 or
+    403 is byte-for-byte shaped like every other problem.
+    """
+    content = {
+        "type": PROBLEM_TYPE_PREFIX + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": scope.get("path", ""),
+    }
+    body = bytes(JSONResponse(content, status_code=status, media_type=PROBLEM_JSON).body)
     await send(
         {
             "type": "http.response.start",

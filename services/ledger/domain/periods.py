@@ -61,6 +61,19 @@ class FiscalCalendar(Aggregate):
         self.closed: dict[str, dict[str, Any]] = {}
         self.history: list[dict[str, Any]] = []
 
+    @property
+    def modified_on(self) -> dt.datetime:
+        return self._modified_on
+
+    @modified_on.setter
+    def modified_on(self, value: dt.datetime) -> None:
+        # Set by each event as it is applied, right after the method body added its
+        # history line: the line takes the event's own recorded time.
+        self._modified_on = value
+        history = self.__dict__.get("history")
+        if history and "at" not in history[-1]:
+            history[-1]["at"] = value
+
     def closed_period_of(self, day: dt.date) -> str | None:
         """The closed period (month or quarter) containing ``day``, if any."""
         for name, info in self.closed.items():

@@ -20,31 +20,15 @@ CODE_PATTERN = r"^[a-z0-9][a-z0-9-]{1,63}$"
 _CODE = re.compile(CODE_PATTERN)
 
 # Kazakhstan's regions and cities of republican significance, as account-safe slugs.
-# A bounded set on purpose: regions become metric labels and report groupings.
-REGIONS: frozenset[str] = frozenset(
-    {
-        "abai",
-        "akmola",
-        "aktobe",
-        "almaty",
-        "atyrau",
-        "east-kazakhstan",
-        "jambyl",
-        "jetisu",
-        "karaganda",
-        "kostanay",
-        "kyzylorda",
-        "mangystau",
-        "north-kazakhstan",
-        "pavlodar",
-        "turkistan",
-        "ulytau",
-        "west-kazakhstan",
-        "astana",
-        "almaty-city",
-        "shymkent",
-    }
-)
+# A bounded set on purpose: regions become metric labels and report groupings. The API
+# contracts publish the same list (a test keeps the two equal).
+REGION_SLUGS: tuple[str, ...] = (
+    "abai", "akmola", "aktobe", "almaty", "almaty-city", "astana", "atyrau",
+    "east-kazakhstan", "jambyl", "jetisu", "karaganda", "kostanay", "kyzylorda",
+    "mangystau", "north-kazakhstan", "pavlodar", "shymkent", "turkistan", "ulytau",
+    "west-kazakhstan",
+)  # fmt: skip
+REGIONS: frozenset[str] = frozenset(REGION_SLUGS)
 SCHOOL_TYPES: frozenset[str] = frozenset({"hub", "small"})
 
 
@@ -109,7 +93,10 @@ class School(Aggregate):
         if school_type not in SCHOOL_TYPES:
             raise InvalidValue(f"school_type must be one of {sorted(SCHOOL_TYPES)}")
         if region not in REGIONS:
-            raise InvalidValue(f"region {region!r} is not a region of Kazakhstan")
+            raise InvalidValue(
+                f"region {region!r} is not a region of Kazakhstan; known: "
+                + ", ".join(REGION_SLUGS)
+            )
         if hub is not None:
             if school_type != "small":
                 raise InvalidValue("only a small school names a hub school")

@@ -253,7 +253,7 @@ async def verify(
     ] = None,
 ) -> VerifyReport:
     """Recompute the chain from the raw stored events; OK, or the first position that differs."""
-    given = Digest(body.position, body.hash) if body is not None else None
+    given = Digest(body.position, body.hash, body.events) if body is not None else None
     report = await run_in_threadpool(verify_chain, rs.log, rs.store.engine, given)
     diff = report.first_difference
     return VerifyReport(

@@ -25,6 +25,7 @@ PAGE = 1000
 class Digest:
     position: int
     hash: str
+    events: int | None = None  # how many events the digest said the chain covered
 
 
 @dataclass
@@ -106,11 +107,18 @@ def verify_chain(
     report.first_difference = min(found, key=lambda d: d.position) if found else None
     report.checked_through = report.head.position
     if digest is not None:
-        report.digest_matches = report.head == digest
+        head = report.head
+        report.digest_matches = (head.position, head.hash) == (digest.position, digest.hash)
         if not report.digest_matches:
             report.notes.append(
-                f"recomputed chain at position {report.head.position} is {report.head.hash}; "
+                f"recomputed chain at position {head.position} is {head.hash}; "
                 f"the digest says position {digest.position} is {digest.hash}"
+            )
+        if digest.events is not None and digest.events != report.events_checked:
+            report.digest_matches = False
+            report.notes.append(
+                f"the digest counts {digest.events} events through position "
+                f"{digest.position}; the stored log holds {report.events_checked}"
             )
     report.ok = report.first_difference is None and report.digest_matches is not False
     return report

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import re
 from dataclasses import asdict
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -81,16 +81,35 @@ def verify(
         raise typer.Exit(1)
 
 
+# Also with fractions of a second: the moments the API reports (recorded_at) paste as they are.
+MOMENT_FORMATS = [
+    "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S.%f",
+    "%Y-%m-%d",
+]  # fmt: skip
+
+
 def replay(
     database_url: DatabaseUrl = None,
     until_position: Annotated[
         int | None, typer.Option(min=0, help="Apply events up to and including this position.")
     ] = None,
-    until_time: Annotated[
+    known_at: Annotated[
         dt.datetime | None,
         typer.Option(
-            formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"],
-            help="Apply events recorded at or before this moment (UTC if no offset).",
+            "--known-at",
+            "--until-time",
+            formats=MOMENT_FORMATS,
+            help="Apply events recorded at or before this moment (UTC if no offset): what "
+            "the ledger showed then. --until-time is the older name.",
+        ),
+    ] = None,
+    as_of: Annotated[
+        dt.datetime | None,
+        typer.Option(
+            "--as-of",
+            formats=["%Y-%m-%d"],
+            help="Apply entries with a value date on or before this day (YYYY-MM-DD): what "
+            "was true then. Combines with --known-at.",
         ),
     ] = None,
     as_json: AsJson = False,
@@ -98,32 +117,56 @@ def replay(
     """Balances as they were at a point, replayed from the raw log (no live read model used)."""
     from projections.replay import replay_balances
 
-    if until_time is not None and until_time.tzinfo is None:
-        until_time = until_time.replace(tzinfo=dt.UTC)
+    if known_at is not None and known_at.tzinfo is None:
+        known_at = known_at.replace(tzinfo=dt.UTC)
+    day = as_of.date() if as_of is not None else None
     from server.bootstrap import build_ledger
 
     ledger = build_ledger(settings_for(database_url))
     try:
         result = replay_balances(
-            ledger.event_log, until_position=until_position, until_time=until_time
+            ledger.event_log, until_position=until_position, until_time=known_at, as_of=day
         )
     finally:
         ledger.close()
+    if not result.accounts:
+        typer.echo(f"replay: no balances at this cut ({_cut(until_position, known_at, day)}); "
+                   "nothing recorded and dated by then moved money", err=True)  # fmt: skip
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
         return
+    _print_table(result)
+
+
+def _cut(position: int | None, known_at: dt.datetime | None, as_of: dt.date | None) -> str:
+    parts = [f"position {position}"] if position is not None else []
+    parts += [f"known at {known_at.isoformat()}"] if known_at is not None else []
+    parts += [f"as of {as_of.isoformat()}"] if as_of is not None else []
+    return ", ".join(parts) or "the whole log"
+
+
+def _print_table(result: Any) -> None:
     from rich.console import Console
     from rich.table import Table
 
     from projections.exports.money import display_amount
 
-    table = Table(title=f"Balances replayed through position {result.position}")
-    table.add_column("account")
+    title = f"Balances replayed through position {result.position}"
+    if result.as_of is not None:
+        title += f", as of {result.as_of.isoformat()}"
+    table = Table(title=title)
+    table.add_column("account", no_wrap=True)
     table.add_column("currency")
     table.add_column("balance (major units, debit +)", justify="right")
-    for row in result.accounts:
-        table.add_row(row.account, row.currency, display_amount(row.balance, row.currency))
-    Console().print(table)
+    rows = [(r.account, r.currency, display_amount(r.balance, r.currency)) for r in result.accounts]
+    for row in rows:
+        table.add_row(*row)
+    console = Console()
+    if not console.is_terminal:
+        # Into a file or a pipe: as wide as the longest row, never cut at 80 columns.
+        widest = max((sum(len(c) for c in r) for r in rows), default=0)
+        console = Console(width=max(80, widest + 40))
+    console.print(table)
     for t in result.totals:
         d, c, n = (display_amount(v, t.currency) for v in (t.debits, t.credits, t.net))
         typer.echo(f"{t.currency}: debits {d} credits {c} net {n}")

@@ -8,6 +8,7 @@ idempotent and serialised by an advisory lock, so a retried or doubled Job is sa
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Annotated
 from urllib.parse import parse_qs, urlsplit
@@ -129,12 +130,18 @@ def check_command(
     wait: Annotated[
         float, typer.Option(help="Keep checking for this many seconds before failing.")
     ] = 0.0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object: ready and what is missing.")
+    ] = False,
 ) -> None:
     """Exit 0 if the storage exists, else 1 (an init container waits on the upgrade Job)."""
     settings = settings_for(database_url)
     deadline = time.monotonic() + wait
     while (problems := missing(settings)) and time.monotonic() < deadline:
         time.sleep(2.0)
+    if as_json:
+        typer.echo(json.dumps({"ready": not problems, "missing": problems}))
+        raise typer.Exit(1 if problems else 0)
     for line in problems:
         typer.echo(f"db: {line}", err=True)
     if problems:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -64,11 +65,15 @@ def progress_run(title: str, total: int, work: Callable[[Callable[[int], None]],
         return work(advance)
 
 
-def _with_runner(database_url: str | None, title: str, work: Callable[[Any, Any], T]) -> T:
+def _with_runner(
+    database_url: str | None, title: str, work: Callable[[Any, Any], T], *, quiet: bool = False
+) -> T:
     from server.bootstrap import follower
 
     system = follower(settings_for(database_url, export=True))
     try:
+        if quiet:  # machine-read output: no progress bar on stdout
+            return work(system.runner, None)
         head = system.ledger.log_head()
         return progress_run(title, head, lambda p: work(system.runner, p))
     finally:
@@ -85,11 +90,19 @@ def projections_rebuild(database_url: DatabaseUrl = None) -> None:
 
 
 @projections_app.command("verify")
-def projections_verify(database_url: DatabaseUrl = None) -> None:
+def projections_verify(
+    database_url: DatabaseUrl = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object: ok and the differences.")
+    ] = False,
+) -> None:
     """Replay into scratch tables, compare with the live read models; exit 1 on a difference."""
     from projections.rebuild import verify
 
-    differences = _with_runner(database_url, "replaying", verify)
+    differences = _with_runner(database_url, "replaying", verify, quiet=as_json)
+    if as_json:
+        typer.echo(json.dumps({"ok": not differences, "differences": differences}))
+        raise typer.Exit(1 if differences else 0)
     for line in differences:
         typer.echo(line)
     if differences:

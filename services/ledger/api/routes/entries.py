@@ -55,6 +55,9 @@ def get_grant(grant_id: GrantId, ledger: Ledger, response: Response) -> GrantVie
         committed=grant.committed,
         disbursed=grant.disbursed,
         undisbursed=grant.undisbursed,
+        reserved=grant.reserved,
+        pending_items=len(grant.reservations),
+        available=grant.available,
         entries=[
             GrantEntryView(entry_id=k, kind=e.kind, amount=e.amount, reversed_by=e.reversed_by)
             for k, e in grant.entries.items()

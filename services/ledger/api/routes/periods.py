@@ -43,9 +43,14 @@ def list_periods(ledger: Ledger, response: Response) -> Periods:
     etag(response, version)
     if calendar is None:
         return Periods(closed=[], history=[], version=0)
-    closed = [ClosedPeriod(period=name, **info) for name, info in calendar.closed.items()]
+    history = [PeriodAction(**{"at": None, **h}) for h in calendar.history]
+    closed_at = {h.period: h.at for h in history if h.action == "closed"}  # the latest close
+    closed = [
+        ClosedPeriod(period=name, closed_at=closed_at.get(name), **info)
+        for name, info in calendar.closed.items()
+    ]
     return Periods(
         closed=sorted(closed, key=lambda c: (c.start, c.end)),
-        history=[PeriodAction(**h) for h in calendar.history],
+        history=history,
         version=version,
     )
