@@ -15,8 +15,6 @@ from pathlib import Path
 import psycopg
 from fastapi.testclient import TestClient
 
-from ledger.application.app import LedgerApplication
-from ledger.infrastructure.settings import eventsourcing_env
 from server.app import create_app
 from tests.conftest import PG_URL, app_settings, token
 
@@ -45,8 +43,8 @@ def main() -> None:
         c.execute(f'CREATE SCHEMA "{schema}"')
     try:
         url = f"{base}?schema={schema}"
-        ledger = LedgerApplication(eventsourcing_env(url, pool_size=10))
-        app = create_app(app_settings(url), ledger=ledger)
+        # The app builds its own ledger through the composition root, as `ledger serve` does.
+        app = create_app(app_settings(url, pool_size=10))
         auth = {"Authorization": f"Bearer {token()}"}
         with TestClient(app, headers=auth) as client:
             time.sleep(3)
@@ -67,7 +65,6 @@ def main() -> None:
             stop.set()
             for t in threads:
                 t.join()
-        ledger.close()
         print(f"idle={idle} peak_under_16_concurrent_reads={peak}")
     finally:
         with psycopg.connect(base, autocommit=True) as c:
