@@ -13,12 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, and_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ledger.domain.account import account_id
 from ledger.domain.registry import registry_id
-from projections.bulk import bulk_insert
+from projections.bulk import bulk_add, bulk_insert
 from projections.facts import (
     IGNORED,
     EntryFacts,
@@ -286,22 +284,15 @@ class BatchApplier:
         rows = [
             {"account": a, "currency": c, "balance": d} for (a, c), d in sorted(self.deltas.items())
         ]
-        self._upsert_add(self.t.balances, ["account", "currency"], rows)
+        bulk_add(self.conn, self.t.balances, ["account", "currency"], "balance", rows)
         programme_rows = [
             {"programme": p, "account": a, "kind": k, "currency": c, "balance": d}
             for (p, a, k, c), d in sorted(self.programme_deltas.items())
         ]
-        self._upsert_add(
-            self.t.programme_balances, ["programme", "account", "kind", "currency"], programme_rows
+        bulk_add(
+            self.conn,
+            self.t.programme_balances,
+            ["programme", "account", "kind", "currency"],
+            "balance",
+            programme_rows,
         )
-
-    def _upsert_add(self, table: Any, key: list[str], rows: list[dict[str, Any]]) -> None:
-        """Add each row's balance to the stored one, inserting the rows not there yet."""
-        if not rows:
-            return
-        dialect_insert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
-        stmt = dialect_insert(table)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=key, set_={"balance": table.c.balance + stmt.excluded.balance}
-        )
-        self.conn.execute(stmt, rows)
