@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, and_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ledger.domain.account import account_id
 from ledger.domain.registry import registry_id
-from projections.bulk import bulk_insert
+from projections.bulk import bulk_add, bulk_insert
 from projections.facts import (
     IGNORED,
     EntryFacts,
@@ -300,11 +299,8 @@ class BatchApplier:
         if not rows:
             return
         if self.conn.dialect.name == "postgresql":
-            stmt = pg_insert(table)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=key, set_={"balance": table.c.balance + stmt.excluded.balance}
-            )
-            self.conn.execute(stmt, rows)
+            # One statement over arrays, exact NUMERIC addition in the database.
+            bulk_add(self.conn, table, key, "balance", rows)
             return
         # SQLite adds in Python (its own arithmetic turns to REAL past 2**63); the runner
         # holds the write lock, so reading the stored sums first is safe.

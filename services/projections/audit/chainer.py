@@ -17,8 +17,13 @@ from projections.audit.public import public_form
 from projections.audit.refs import Ref, event_refs, stream_refs
 from projections.bulk import bulk_insert
 from projections.log import EventLog
+from projections.readahead import ReadAhead
 from projections.store import ReadStore
 from projections.writer import db_time
+
+# Events per transaction when catching up (a start, a backlog): the head look-up and
+# the commit are paid per batch; a few MB of rows in memory.
+CATCH_UP_BATCH_SIZE = 5000
 
 
 def head(conn: Connection) -> tuple[int, bytes]:
@@ -33,10 +38,17 @@ def head(conn: Connection) -> tuple[int, bytes]:
 
 
 class AuditChainer:
-    def __init__(self, log: EventLog, store: ReadStore, batch_size: int = 500) -> None:
+    def __init__(
+        self,
+        log: EventLog,
+        store: ReadStore,
+        batch_size: int = 500,
+        catch_up_batch_size: int = CATCH_UP_BATCH_SIZE,
+    ) -> None:
         self.log = log
         self.store = store
         self.batch_size = batch_size
+        self.catch_up_batch_size = catch_up_batch_size
         self._streams: dict[str, list[Ref]] = {}
 
     def _stream(self, conn: Connection, stream_id: str) -> list[Ref]:
@@ -49,11 +61,15 @@ class AuditChainer:
             )
         return self._streams[stream_id]
 
-    def run_once(self) -> int:
+    def run_once(self, read: ReadAhead | None = None) -> int:
         """Chain the next batch; returns how many events were added."""
         with self.store.engine.begin() as conn:
             position, previous = head(conn)
-            notes = list(self.log.select(position + 1, self.batch_size))
+            notes = (
+                read.select(position + 1)
+                if read is not None
+                else list(self.log.select(position + 1, self.batch_size))
+            )
             if not notes:
                 return 0
             rows: list[dict[str, Any]] = []
@@ -95,7 +111,9 @@ class AuditChainer:
         return len(notes)
 
     def catch_up(self) -> int:
+        """Chain everything not chained yet, in big batches, reading each next one ahead."""
         total = 0
-        while n := self.run_once():
-            total += n
+        with ReadAhead(self.log, self.catch_up_batch_size) as read:
+            while n := self.run_once(read):
+                total += n
         return total
