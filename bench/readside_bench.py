@@ -49,8 +49,8 @@ from projections.audit.chainer import AuditChainer
 from projections.audit.tables import audit_metadata
 from projections.replay import replay_balances
 from projections.runner import ProjectionRunner
-from projections.store import ReadStore, create_generation, drop_generation
-from server.bootstrap import build_ledger
+from projections.store import create_generation, drop_generation
+from server.bootstrap import build_ledger, build_read_store
 from server.demo import DemoCommand, demo_commands
 
 PG = os.environ.get("LEDGER_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -147,14 +147,14 @@ def main() -> int:
     args = parser.parse_args()
     ledger_cli = shutil.which("ledger")
     with schema(args.schema, args.keep) as (url, fresh):
-        app = build_ledger(Settings(database_url=url, pool_size=4), approvals=False)
+        settings = Settings(database_url=url, pool_size=4)
+        app = build_ledger(settings, approvals=False)
         if fresh:
             started = time.perf_counter()
             load(app, args.copies)
             print(f"loaded {args.copies} copies in {time.perf_counter() - started:.0f} s")
         events = app.event_log.head()
-        store = ReadStore.for_database(url)
-        store.ensure_schema()
+        store = build_read_store(settings)
         log = app.event_log
         env = {**os.environ, "LEDGER_DATABASE_URL": url}
         workdir = Path(tempfile.mkdtemp(prefix="readside-"))

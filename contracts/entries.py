@@ -104,7 +104,9 @@ class ContributeInKind(Command):
 class ReverseEntry(Command):
     reason: Reason
     value_date: IsoDate | None = Field(
-        default=None, description="Date of the reversal; defaults to today (UTC)."
+        default=None,
+        description="Date of the reversal; defaults to today in the programme's time zone "
+        "(Asia/Almaty).",
     )
 
 

@@ -46,6 +46,8 @@ def build_ledger(
         commit_batch_max=settings.commit_batch_max,
         approvals=settings.approval_policy() if approvals else None,
         period_refresh_seconds=settings.period_refresh_seconds,
+        value_date_horizon_days=settings.value_date_horizon_days,
+        zone=settings.timezone,
         commit_wait_seconds=settings.commit_wait_seconds,
     )
     _bound_store_waits(application, settings.store_wait_seconds)

@@ -72,6 +72,8 @@ class LedgerCore(Application[UUID]):
         approvals: ApprovalPolicy | None = None,
         period_refresh_seconds: float = 1.0,
         commit_wait_seconds: float = DEFAULT_WAIT_SECONDS,
+        value_date_horizon_days: int = 7,
+        zone: str = "Asia/Almaty",
     ) -> None:
         super().__init__(env)
         self._locks = KeyedLocks()
@@ -80,7 +82,9 @@ class LedgerCore(Application[UUID]):
         )
         # None: every disbursement posts at once (tests, historical imports).
         self.approvals = approvals
-        self.periods = PeriodGuard(self.events, period_refresh_seconds)
+        self.periods = PeriodGuard(
+            self.events, period_refresh_seconds, horizon_days=value_date_horizon_days, zone=zone
+        )
         # What the read side follows (its EventLog port).
         self.event_log = StoredEventLog(self)
 

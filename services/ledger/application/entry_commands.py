@@ -107,7 +107,7 @@ class ContributeInKind(Command):
 
 @dataclass(frozen=True)
 class ReverseEntry(Command):
-    """Reverse an entry; ``value_date=None`` dates the reversal today (UTC)."""
+    """Reverse an entry; ``value_date=None`` dates the reversal today in the programme's zone."""
 
     command_name = "reverse_entry"
     result_type = Reversed
@@ -118,7 +118,7 @@ class ReverseEntry(Command):
 
     def decide(self, app: LedgerCore, uow: UnitOfWork) -> Reversed:
         meta = uow.ctx.meta()
-        dated = self.value_date or dt.datetime.now(dt.UTC).date()
+        dated = self.value_date or app.periods.today()
         uow.check_open(dated, "a reversal")
         locator = uow.get(EntryLocator, self.entry_id, f"entry {self.entry_id}")
         owner_type = OWNER_TYPES[locator.owner_type]
@@ -229,6 +229,6 @@ class EntryCommands(LedgerCore):
     def reverse_entry(
         self, ctx: Context, *, entry_id: UUID, reason: str, value_date: dt.date | None = None
     ) -> Recorded:
-        """Reverse an entry; ``value_date=None`` dates the reversal today (UTC)."""
+        """Reverse an entry; ``value_date=None``: today in the programme's zone."""
         command = ReverseEntry(entry_id=entry_id, reason=reason, value_date=value_date)
         return self._run_command(ctx, command)

@@ -20,10 +20,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from eventsourcing.application import project_aggregate
 from eventsourcing.persistence import EventStore
 
+from ledger.domain.errors import InvalidValue
 from ledger.domain.periods import CALENDAR_ID, FiscalCalendar
 
 
@@ -69,8 +71,19 @@ class SharedExclusiveLock:
 class PeriodGuard:
     """The calendar as commands see it: a copy refreshed from the store, cheaply."""
 
-    def __init__(self, events: EventStore[Any], refresh_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        events: EventStore[Any],
+        refresh_seconds: float = 1.0,
+        *,
+        horizon_days: int = 7,
+        zone: str = "Asia/Almaty",
+    ) -> None:
         self.lock = SharedExclusiveLock()
+        # Value dates are calendar days in the programme's zone: at 01:00 in Astana it is
+        # already tomorrow there, while UTC still says today.
+        self.zone = ZoneInfo(zone)
+        self.horizon_days = horizon_days
         self.refresh_seconds = refresh_seconds
         self._events = events
         self._mutex = threading.Lock()
@@ -98,7 +111,17 @@ class PeriodGuard:
                 self._read_at, self._stale = time.monotonic(), False
             return self._calendar
 
+    def today(self) -> dt.date:
+        return dt.datetime.now(self.zone).date()
+
     def check_open(self, day: dt.date, what: str, *, fresh: bool = False) -> None:
+        latest = self.today() + dt.timedelta(days=self.horizon_days)
+        if day > latest:
+            # Cash dated far ahead could be spent at once, against money not yet moved.
+            raise InvalidValue(
+                f"value date {day.isoformat()} of {what} is more than {self.horizon_days} days "
+                f"ahead of today ({self.today().isoformat()}, {self.zone.key})"
+            )
         calendar = self.calendar(fresh=fresh)
         if calendar is not None:
             calendar.check_open(day, what)

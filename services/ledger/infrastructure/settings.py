@@ -94,6 +94,18 @@ class Settings(BaseSettings):
     sse_max_streams_per_caller: int = Field(
         default=4, ge=1, description="Most open event streams (SSE) per token subject"
     )
+    value_date_horizon_days: int = Field(
+        default=7,
+        ge=0,
+        le=366,
+        description="Latest value date accepted: this many days after today in the programme's "
+        "time zone.",
+    )
+    timezone: str = Field(
+        default="Asia/Almaty",
+        description="The programme's time zone: value dates (and a reversal's default date) "
+        "are calendar days there.",
+    )
     approval_thresholds: dict[str, int] = Field(
         default_factory=lambda: {"KZT": 5_000_000_000},
         description="Per currency, in minor units: a disbursement above it waits for a second "
