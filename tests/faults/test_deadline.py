@@ -12,13 +12,23 @@ from tests.conftest import app_settings, token
 
 
 def test_a_request_held_past_the_deadline_is_a_503_problem(tmp_path: Path) -> None:
-    # The read would wait 5 s for its position; the deadline (0.5 s) answers first.
+    # Nothing follows the log here, so a read of a recorded position would wait 5 s for it;
+    # the deadline (0.5 s) answers first. (A position beyond the head answers at once.)
     settings = app_settings(
-        f"sqlite:///{tmp_path}/ledger.sqlite3", read_wait_seconds=5.0, request_deadline_seconds=0.5
+        f"sqlite:///{tmp_path}/ledger.sqlite3",
+        read_wait_seconds=5.0,
+        request_deadline_seconds=0.5,
+        run_projections=False,
     )
     with TestClient(create_app(settings), headers={"Authorization": f"Bearer {token()}"}) as client:
+        recorded = client.post(
+            "/v1/donors",
+            json={"code": "aitas", "name": "A"},
+            headers={"Idempotency-Key": "donor-001"},
+        )
+        assert recorded.status_code == 201, recorded.text
         started = time.monotonic()
-        held = client.get("/v1/balances/trial-balance?min_position=1000000")
+        held = client.get(f"/v1/balances/trial-balance?min_position={recorded.json()['position']}")
         took = time.monotonic() - started
         assert held.status_code == 503, held.text
         assert held.headers["content-type"] == "application/problem+json"
