@@ -59,7 +59,7 @@ def rebuild(runner: ProjectionRunner, progress: Progress | None = None) -> int:
         return _rebuild(runner, started, progress)
 
 
-def _rebuild(runner: ProjectionRunner, started: float, progress: Progress | None) -> int:
+def _rebuild(runner: ProjectionRunner, started_seconds: float, progress: Progress | None) -> int:
     store = runner.store
     with store.engine.begin() as conn:
         new = _next_generation(conn)
@@ -73,7 +73,7 @@ def _rebuild(runner: ProjectionRunner, started: float, progress: Progress | None
     with store.engine.begin() as conn:
         drop_generation(conn, old)
     runner.forget(old)
-    record_run(runner, "rebuild", started, 0)
+    record_run(runner, "rebuild", started_seconds, 0)
     return new
 
 
