@@ -195,6 +195,54 @@ class IdempotencyKeyClaimedV1(Payload):
     response: dict[str, Any] = Field(description="What the first request answered.")
 
 
+_IIK = "The account number (IBAN form: KZ, 2 check digits, 16 characters)."
+_PARTY_KIND = "school or donor: the kind of party holding the account."
+_PARTY = "Code of the school or donor holding the account."
+
+
+class BankAccountHeldV1(Payload):
+    iik: str = Field(description=_IIK)
+    party_kind: str = Field(description=_PARTY_KIND)
+    party: str = Field(description=_PARTY)
+    bic: str = Field(description="The bank's BIC (SWIFT code), e.g. HSBKKZKX.")
+    bin: str = Field(description="BIN (organisation) or IIN (person) of the holder, 12 digits.")
+    kbe: str | None = Field(description="Beneficiary code (residency and economic sector).")
+    valid_from: dt.date = Field(description="First day these details are valid.")
+
+
+class BankAccountClosedV1(Payload):
+    iik: str = Field(description=_IIK)
+    party_kind: str = Field(description=_PARTY_KIND)
+    party: str = Field(description=_PARTY)
+    valid_to: dt.date = Field(description="Last day the account was the party's.")
+    reason: str = Field(description="Why it was closed.")
+
+
+class BankAccountListedV1(Payload):
+    party_kind: str = Field(description=_PARTY_KIND)
+    party: str = Field(description=_PARTY)
+    iik: str = Field(description=_IIK)
+
+
+class ImportRecordedV1(Payload):
+    import_id: str = Field(description="Id of the import run (UUID).")
+    file_name: str = Field(description="The uploaded file's name.")
+    sha256: str = Field(description="SHA-256 of the uploaded bytes (hex).")
+    size: StrictInt = Field(description="Bytes uploaded.")
+    format: str = Field(description="1c-statement, register-xlsx or register-csv.")
+    kind: str | None = Field(description="Register kind (disbursements, expenditures, ...).")
+    period_start: dt.date | None = Field(description="First day the statement covers.")
+    period_end: dt.date | None = Field(description="Last day the statement covers.")
+    accounts: list[str] = Field(description="The statement's own IIKs.")
+    atomic: bool = Field(description="All rows or none (false: per-row mode).")
+    rows: StrictInt = Field(description="Rows or documents read from the file.")
+    recorded: StrictInt = Field(description="Rows recorded by this import.")
+    replayed: StrictInt = Field(description="Rows recorded earlier (same bank payment).")
+    refused: StrictInt = Field(description="Rows refused or left for a decision.")
+    school: str | None = Field(description="The school whose statement it is, if known.")
+    donor: str | None = Field(description="The donor whose statement it is, if known.")
+
+
 @dataclass(frozen=True)
 class PublicType:
     name: str
@@ -237,6 +285,13 @@ CATALOGUE: tuple[PublicType, ...] = (
     _t("fiscal-calendar.started", 1, FiscalCalendarStartedV1, "The period calendar began."),
     _t("period.closed", 1, PeriodClosedV1, "A month or quarter closed for entries."),
     _t("period.reopened", 1, PeriodReopenedV1, "A closed period reopened, with a reason."),
+    _t("bank-account.registered", 1, BankAccountHeldV1, "A party's bank account registered."),
+    _t("bank-account.reassigned", 1, BankAccountHeldV1, "A closed IIK registered to a party."),
+    _t("bank-account.changed", 1, BankAccountHeldV1, "New bank details, valid from a date."),
+    _t("bank-account.closed", 1, BankAccountClosedV1, "A bank account closed, with a reason."),
+    _t("bank-account-list.started", 1, BankAccountListedV1, "Index: a party's first IIK."),
+    _t("bank-account-list.added", 1, BankAccountListedV1, "Index: another IIK of a party."),
+    _t("import.recorded", 1, ImportRecordedV1, "A bank statement or register was imported."),
 )
 
 # Every stored type is published and nothing is published that is never stored: a new

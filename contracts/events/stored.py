@@ -83,6 +83,13 @@ STORED_TYPES: tuple[StoredType, ...] = (
     _t("periods:FiscalCalendar.Started", "fiscal-calendar.started"),
     _t("periods:FiscalCalendar.PeriodClosed", "period.closed"),
     _t("periods:FiscalCalendar.PeriodReopened", "period.reopened"),
+    _t("bank_accounts:BankAccount.Registered", "bank-account.registered"),
+    _t("bank_accounts:BankAccount.Reassigned", "bank-account.reassigned"),
+    _t("bank_accounts:BankAccount.Changed", "bank-account.changed"),
+    _t("bank_accounts:BankAccount.Closed", "bank-account.closed"),
+    _t("bank_accounts:BankAccountList.Started", "bank-account-list.started"),
+    _t("bank_accounts:BankAccountList.Added", "bank-account-list.added"),
+    _t("imports:ImportRun.Recorded", "import.recorded"),
 )
 
 BY_TOPIC: dict[str, StoredType] = {t.topic: t for t in STORED_TYPES}

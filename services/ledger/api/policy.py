@@ -56,6 +56,15 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/programmes"): READ_SUMMARY,
     ("GET", "/v1/schools"): READ_SUMMARY,
     ("GET", "/v1/regions"): READ_SUMMARY,
+    # -- bank accounts and imports ------------------------------------------------------
+    ("POST", "/v1/schools/{code}/bank-accounts"): RECORD,
+    ("POST", "/v1/donors/{code}/bank-accounts"): RECORD,
+    ("POST", "/v1/schools/{code}/bank-accounts/{iik}/changes"): RECORD,
+    ("POST", "/v1/donors/{code}/bank-accounts/{iik}/changes"): RECORD,
+    ("POST", "/v1/schools/{code}/bank-accounts/{iik}/closure"): RECORD,
+    ("POST", "/v1/donors/{code}/bank-accounts/{iik}/closure"): RECORD,
+    ("GET", "/v1/schools/{code}/bank-accounts"): READ_DETAIL,
+    ("GET", "/v1/donors/{code}/bank-accounts"): READ_DETAIL,
     # -- recording financial entries -----------------------------------------------
     ("POST", "/v1/grants"): RECORD,
     ("POST", "/v1/grants/{grant_id}/disbursements"): RECORD,

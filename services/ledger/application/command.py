@@ -14,7 +14,9 @@ from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ledger.application.results import (
+    BankAccountRecorded,
     Decided,
+    ImportRecorded,
     PeriodChanged,
     Posted,
     Reduced,
@@ -38,6 +40,8 @@ ResultType = (
     | type[Reversed]
     | type[Decided]
     | type[PeriodChanged]
+    | type[BankAccountRecorded]
+    | type[ImportRecorded]
 )
 
 

@@ -1,0 +1,104 @@
+"""Register, change, close and list the bank accounts of schools and donors."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
+
+from contracts.bank_accounts import (
+    BankAccountList,
+    BankAccountRecorded,
+    BankAccountView,
+    ChangeBankAccount,
+    CloseBankAccount,
+    Holding,
+    PartyKind,
+    RegisterBankAccount,
+)
+from ledger.api.deps import Ctx, Ledger
+from ledger.api.routes import PROBLEMS, CodePath, recorded
+from ledger.domain.bank_accounts import BankAccount
+
+router = APIRouter(prefix="/v1", tags=["bank accounts"], responses=PROBLEMS)
+
+IikPath = Annotated[
+    str,
+    Path(pattern=r"^[A-Za-z0-9]{20}$", description="The IIK, without spaces."),
+]
+
+# Both kinds of party hold accounts the same way; the routes differ only in the prefix.
+PARTIES: dict[str, PartyKind] = {"schools": "school", "donors": "donor"}
+
+
+def view(account: BankAccount) -> BankAccountView:
+    return BankAccountView(
+        iik=account.iik,
+        status="open" if account.current is not None else "closed",
+        holdings=[
+            Holding(
+                party_kind="school" if h.party_kind == "school" else "donor",
+                party=h.party,
+                bic=h.bic,
+                bin=h.bin,
+                kbe=h.kbe,
+                valid_from=h.valid_from,
+                valid_to=h.valid_to,
+            )
+            for h in account.holdings
+        ],
+        version=account.version,
+    )
+
+
+def _routes(plural: str, kind: PartyKind) -> None:
+    base = f"/{plural}/{{code}}/bank-accounts"
+
+    @router.post(base, status_code=201, response_model=BankAccountRecorded, name=f"{kind}_account")
+    def register(
+        body: RegisterBankAccount, ledger: Ledger, ctx: Ctx, response: Response, code: CodePath
+    ) -> BankAccountRecorded:
+        result = ledger.register_bank_account(ctx, party_kind=kind, party=code, **body.model_dump())
+        response.headers["Location"] = f"/v1{base.replace('{code}', code)}"
+        return BankAccountRecorded(**recorded(response, result))
+
+    @router.post(
+        base + "/{iik}/changes", response_model=BankAccountRecorded, name=f"{kind}_account_change"
+    )
+    def change(
+        body: ChangeBankAccount,
+        ledger: Ledger,
+        ctx: Ctx,
+        response: Response,
+        code: CodePath,
+        iik: IikPath,
+    ) -> BankAccountRecorded:
+        result = ledger.change_bank_account(
+            ctx, party_kind=kind, party=code, iik=iik, **body.model_dump()
+        )
+        return BankAccountRecorded(**recorded(response, result))
+
+    @router.post(
+        base + "/{iik}/closure", response_model=BankAccountRecorded, name=f"{kind}_account_close"
+    )
+    def close(
+        body: CloseBankAccount,
+        ledger: Ledger,
+        ctx: Ctx,
+        response: Response,
+        code: CodePath,
+        iik: IikPath,
+    ) -> BankAccountRecorded:
+        result = ledger.close_bank_account(
+            ctx, party_kind=kind, party=code, iik=iik, **body.model_dump()
+        )
+        return BankAccountRecorded(**recorded(response, result))
+
+    @router.get(base, response_model=BankAccountList, name=f"{kind}_accounts")
+    def listing(ledger: Ledger, code: CodePath) -> BankAccountList:
+        accounts = ledger.bank_accounts_of(kind, code)
+        return BankAccountList(party_kind=kind, party=code, accounts=[view(a) for a in accounts])
+
+
+for _plural, _kind in PARTIES.items():
+    _routes(_plural, _kind)
