@@ -11,7 +11,7 @@ from fastapi_offline import FastAPIOffline
 from ledger import __version__
 from ledger.api import access, problems
 from ledger.api.query_params import reject_unknown_query
-from ledger.api.routes import approvals, bank_accounts, entries, periods, registry
+from ledger.api.routes import approvals, bank_accounts, entries, imports, periods, registry
 from ledger.application.app import LedgerApplication
 from ledger.application.committer import CommitReport
 from ledger.infrastructure.settings import Settings
@@ -80,6 +80,7 @@ def create_app(
     for router in (
         registry.router,
         bank_accounts.router,
+        imports.router,
         entries.router,
         projections_api.router,
         audit_api.router,

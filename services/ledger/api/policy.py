@@ -65,6 +65,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/donors/{code}/bank-accounts/{iik}/closure"): RECORD,
     ("GET", "/v1/schools/{code}/bank-accounts"): READ_DETAIL,
     ("GET", "/v1/donors/{code}/bank-accounts"): READ_DETAIL,
+    ("GET", "/v1/imports/templates/{template}"): READ_SUMMARY,
     # -- recording financial entries -----------------------------------------------
     ("POST", "/v1/grants"): RECORD,
     ("POST", "/v1/grants/{grant_id}/disbursements"): RECORD,
