@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
@@ -22,6 +23,7 @@ from projections import approvals_api, listing_api
 from projections.audit import api as audit_api
 from projections.audit.streams import StreamLimits
 from projections.exports import routes as exports_routes
+from projections.grant_lookup import open_grants
 from projections.observability.business import BusinessGauges
 from projections.observability.gauges import ProjectionGauges
 from server import probes
@@ -75,6 +77,12 @@ def create_app(
     app.state.read_side = system.read_side
     app.state.stream_limits = StreamLimits(
         settings.sse_max_streams, settings.sse_max_streams_per_caller
+    )
+    app.state.imports = imports.ImportSettings(
+        max_bytes=settings.import_max_bytes,
+        max_rows=settings.import_max_rows,
+        knp_categories=dict(settings.import_knp_categories),
+        open_grants=partial(open_grants, system.read_side),
     )
     problems.install(app)
     for router in (

@@ -9,6 +9,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from contracts.problems import PROBLEM_TYPE_PREFIX
 
 
+def route_path(scope: Scope) -> str:
+    """The path the router matches: without the root path a proxy mounted us under."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root + "/"):
+        return path[len(root) :]
+    return path
+
+
 class BodySizeLimit:
     """Pure ASGI middleware: 413 problem when a body exceeds ``max_bytes``.
 
@@ -16,22 +25,25 @@ class BodySizeLimit:
     upload without a length cannot get past it either.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, uploads: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # Upload routes (files, not JSON) have their own, larger limit.
+        self.uploads = uploads or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.uploads.get(route_path(scope), self.max_bytes)
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
-                    too_big = int(value) > self.max_bytes
+                    too_big = int(value) > limit
                 except ValueError:
                     too_big = True
                 if too_big:
-                    await self._refuse(scope, send)
+                    await self._refuse(scope, send, limit)
                     return
         received = 0
         started = False
@@ -41,7 +53,7 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     raise _TooLarge
             return message
 
@@ -55,15 +67,15 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await self._refuse(scope, send)
+                await self._refuse(scope, send, limit)
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
+    async def _refuse(self, scope: Scope, send: Send, limit: int) -> None:
         body = json.dumps(
             {
                 "type": PROBLEM_TYPE_PREFIX + "body-too-large",
                 "title": "Request body too large",
                 "status": 413,
-                "detail": f"request bodies are limited to {self.max_bytes} bytes",
+                "detail": f"request bodies are limited to {limit} bytes",
                 "instance": scope.get("path", ""),
             }
         ).encode()

@@ -66,6 +66,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/schools/{code}/bank-accounts"): READ_DETAIL,
     ("GET", "/v1/donors/{code}/bank-accounts"): READ_DETAIL,
     ("GET", "/v1/imports/templates/{template}"): READ_SUMMARY,
+    ("POST", "/v1/imports"): RECORD,
     # -- recording financial entries -----------------------------------------------
     ("POST", "/v1/grants"): RECORD,
     ("POST", "/v1/grants/{grant_id}/disbursements"): RECORD,

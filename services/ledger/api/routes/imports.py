@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, File, Header, Path, Query, Request, Response, UploadFile
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
-from ledger.api.problems import ApiProblem
+from contracts.imports import ImportReport
+from contracts.problems import Problem
+from ledger.api import importing
+from ledger.api.deps import Caller, Ledger, command_context
+from ledger.api.importing import GrantFinder
+from ledger.api.problems import ApiProblem, problem
 from ledger.api.routes import PROBLEMS
 from ledger.imports.columns import KINDS
+from ledger.imports.mapping import Directory
 from ledger.imports.templates import template_csv, template_xlsx
 
 router = APIRouter(prefix="/v1/imports", tags=["imports"], responses=PROBLEMS)
@@ -46,3 +55,97 @@ def template(template: Template, lang: Lang = "en") -> Response:
     return Response(
         template_csv(kind, lang), media_type="text/csv; charset=utf-8", headers=disposition
     )
+
+
+@dataclass(frozen=True)
+class ImportSettings:
+    """What the composition root tells the import route: limits, the KNP table, and how
+    to find a donor's open grants with a school (the read side's business)."""
+
+    max_bytes: int
+    max_rows: int
+    knp_categories: dict[str, str]
+    open_grants: GrantFinder | None = None
+
+
+KindQuery = Annotated[
+    Literal["disbursements", "expenditures", "operating-costs", "in-kind"] | None,
+    Query(description="A register's kind; found from its header when omitted."),
+]
+Mode = Annotated[
+    Literal["atomic", "per-row"],
+    Query(
+        description="atomic: every ready line is recorded or none is, and any refused line "
+        "or line waiting for a decision records nothing; per-row: each line on its own."
+    ),
+]
+
+
+@router.post(
+    "",
+    response_model=ImportReport,
+    responses={
+        201: {"model": ImportReport, "description": "Recorded"},
+        413: {"model": Problem, "description": "File larger or longer than the limits"},
+        422: {"model": Problem, "description": "Malformed file, or an atomic import refused"},
+    },
+)
+async def import_file(
+    request: Request,
+    ledger: Ledger,
+    caller: Caller,
+    response: Response,
+    file: Annotated[
+        UploadFile,
+        File(description="A 1CClientBankExchange statement, or a register (XLSX or CSV)."),
+    ],
+    dry_run: Annotated[
+        bool, Query(description="Show what each line would record; record nothing.")
+    ] = False,
+    kind: KindQuery = None,
+    mode: Mode = "atomic",
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            description="Required unless dry_run: keys the import run itself (each line "
+            "carries its own key from the bank's identity of the payment)."
+        ),
+    ] = None,
+) -> ImportReport | JSONResponse:
+    """Import a bank statement or a payment register: first with dry_run=true."""
+    settings: ImportSettings = request.app.state.imports
+    atomic = mode == "atomic"
+    ctx = None if dry_run else command_context(request, idempotency_key)
+    data = await file.read(settings.max_bytes + 1)
+    try:
+        prepared = await run_in_threadpool(
+            importing.read_upload, file.filename or "upload", data, kind=kind,
+            max_bytes=settings.max_bytes, max_rows=settings.max_rows,
+        )  # fmt: skip
+    except importing.ImportRefused as e:
+        raise ApiProblem(e.status, e.code, e.title, e.detail) from None
+    directory = Directory(knp_categories=settings.knp_categories)
+    directory.holders = await run_in_threadpool(
+        importing.holders, ledger, importing.iiks_of(prepared)
+    )
+    keys = importing.grant_keys(prepared, directory)
+    if keys and settings.open_grants is not None:
+        directory.grants = await settings.open_grants(keys)
+    await run_in_threadpool(importing.plan, prepared, directory)
+    if ctx is None:
+        return importing.report(prepared, dry_run=True, atomic=atomic)
+    blocked = [ln.line for ln in prepared.lines if ln.status in ("refused", "needs-decision")]
+    if atomic and blocked:
+        shown = ", ".join(str(n) for n in blocked[:10])
+        body = importing.report(prepared, dry_run=True, atomic=atomic)
+        return problem(
+            request, 422, "import-refused", "Import refused",
+            f"{len(blocked)} lines are refused or wait for a decision (lines {shown}); "
+            "nothing was recorded: correct them, or import per row (mode=per-row)",
+            report=body.model_dump(mode="json"),
+        )  # fmt: skip
+    await run_in_threadpool(importing.record, ledger, caller, prepared, atomic=atomic)
+    run = await run_in_threadpool(importing.record_run, ledger, ctx, prepared, atomic=atomic)
+    response.status_code = 201
+    response.headers["X-Log-Position"] = str(run.position)
+    return importing.report(prepared, dry_run=False, atomic=atomic, recorded=run)
