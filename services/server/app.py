@@ -11,6 +11,7 @@ from fastapi_offline import FastAPIOffline
 
 from ledger import __version__
 from ledger.api import access, problems
+from ledger.api.importing import ImportSettings
 from ledger.api.query_params import reject_unknown_query
 from ledger.api.routes import approvals, bank_accounts, entries, imports, periods, registry
 from ledger.application.app import LedgerApplication
@@ -78,7 +79,7 @@ def create_app(
     app.state.stream_limits = StreamLimits(
         settings.sse_max_streams, settings.sse_max_streams_per_caller
     )
-    app.state.imports = imports.ImportSettings(
+    app.state.imports = ImportSettings(
         max_bytes=settings.import_max_bytes,
         max_rows=settings.import_max_rows,
         knp_categories=dict(settings.import_knp_categories),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -35,8 +35,20 @@ from ledger.imports.onec import Problem, Statement, StatementError
 from ledger.imports.registers import Register, RegisterError
 from ledger.imports.totals import totals_problems
 
-GrantFinder = Callable[[set[GrantKey]], Awaitable[dict[GrantKey, list[str]]]]
+GrantFinder = Callable[[set[GrantKey]], Coroutine[Any, Any, dict[GrantKey, list[str]]]]
+SyncGrantFinder = Callable[[set[GrantKey]], dict[GrantKey, list[str]]]
 Recorder = Callable[[LedgerApplication, Principal, BatchRequest], BatchResult]
+
+
+@dataclass(frozen=True)
+class ImportSettings:
+    """What the composition root tells an import: limits, the KNP table, and how to find a
+    donor's open grants with a school (the read side's business)."""
+
+    max_bytes: int
+    max_rows: int
+    knp_categories: dict[str, str]
+    open_grants: GrantFinder | None = None
 
 
 class ImportRefused(Exception):
@@ -95,6 +107,51 @@ def read_upload(
             f"{file_name}: {e}",
         ) from None
     return Prepared(file_name, len(data), digest, source, problems)
+
+
+@dataclass
+class Outcome:
+    prepared: Prepared
+    # Atomic imports: the lines that kept the whole file from being recorded.
+    blocked: list[int] = field(default_factory=list)
+    run: Recorded | None = None
+
+
+def run(
+    ledger: LedgerApplication,
+    caller: Principal,
+    ctx: Context | None,
+    file_name: str,
+    data: bytes,
+    settings: ImportSettings,
+    grants: SyncGrantFinder | None,
+    *,
+    kind: str | None = None,
+    atomic: bool = True,
+    recorder: Recorder | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Outcome:
+    """The whole import: ``ctx`` None is a dry run (nothing recorded)."""
+    prepared = read_upload(
+        file_name, data, kind=kind, max_bytes=settings.max_bytes, max_rows=settings.max_rows
+    )
+    directory = Directory(knp_categories=settings.knp_categories)
+    directory.holders = holders(ledger, iiks_of(prepared))
+    keys = grant_keys(prepared, directory)
+    if keys and grants is not None:
+        directory.grants = grants(keys)
+    plan(prepared, directory)
+    outcome = Outcome(prepared)
+    if ctx is None:
+        return outcome
+    outcome.blocked = [
+        ln.line for ln in prepared.lines if ln.status in ("refused", "needs-decision")
+    ]
+    if atomic and outcome.blocked:
+        return outcome
+    record(ledger, caller, prepared, atomic=atomic, recorder=recorder, progress=progress)
+    outcome.run = record_run(ledger, ctx, prepared, atomic=atomic)
+    return outcome
 
 
 def iiks_of(prepared: Prepared) -> set[str]:

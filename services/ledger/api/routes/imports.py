@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Literal
 
+from anyio import from_thread
 from fastapi import APIRouter, File, Header, Path, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
@@ -13,11 +13,11 @@ from contracts.imports import ImportReport
 from contracts.problems import Problem
 from ledger.api import importing
 from ledger.api.deps import Caller, Ledger, command_context
-from ledger.api.importing import GrantFinder
+from ledger.api.importing import ImportSettings
 from ledger.api.problems import ApiProblem, problem
 from ledger.api.routes import PROBLEMS
 from ledger.imports.columns import KINDS
-from ledger.imports.mapping import Directory
+from ledger.imports.mapping import GrantKey
 from ledger.imports.templates import template_csv, template_xlsx
 
 router = APIRouter(prefix="/v1/imports", tags=["imports"], responses=PROBLEMS)
@@ -55,17 +55,6 @@ def template(template: Template, lang: Lang = "en") -> Response:
     return Response(
         template_csv(kind, lang), media_type="text/csv; charset=utf-8", headers=disposition
     )
-
-
-@dataclass(frozen=True)
-class ImportSettings:
-    """What the composition root tells the import route: limits, the KNP table, and how
-    to find a donor's open grants with a school (the read side's business)."""
-
-    max_bytes: int
-    max_rows: int
-    knp_categories: dict[str, str]
-    open_grants: GrantFinder | None = None
 
 
 KindQuery = Annotated[
@@ -117,35 +106,32 @@ async def import_file(
     atomic = mode == "atomic"
     ctx = None if dry_run else command_context(request, idempotency_key)
     data = await file.read(settings.max_bytes + 1)
+    finder = settings.open_grants
+
+    def grants(keys: set[GrantKey]) -> dict[GrantKey, list[str]]:
+        # Called from the worker thread the import runs in: the read side is async.
+        assert finder is not None
+        return from_thread.run(finder, keys)
+
     try:
-        prepared = await run_in_threadpool(
-            importing.read_upload, file.filename or "upload", data, kind=kind,
-            max_bytes=settings.max_bytes, max_rows=settings.max_rows,
+        outcome = await run_in_threadpool(
+            importing.run, ledger, caller, ctx, file.filename or "upload", data, settings,
+            grants if finder is not None else None, kind=kind, atomic=atomic,
         )  # fmt: skip
     except importing.ImportRefused as e:
         raise ApiProblem(e.status, e.code, e.title, e.detail) from None
-    directory = Directory(knp_categories=settings.knp_categories)
-    directory.holders = await run_in_threadpool(
-        importing.holders, ledger, importing.iiks_of(prepared)
-    )
-    keys = importing.grant_keys(prepared, directory)
-    if keys and settings.open_grants is not None:
-        directory.grants = await settings.open_grants(keys)
-    await run_in_threadpool(importing.plan, prepared, directory)
-    if ctx is None:
-        return importing.report(prepared, dry_run=True, atomic=atomic)
-    blocked = [ln.line for ln in prepared.lines if ln.status in ("refused", "needs-decision")]
-    if atomic and blocked:
-        shown = ", ".join(str(n) for n in blocked[:10])
+    prepared = outcome.prepared
+    if outcome.run is None:
         body = importing.report(prepared, dry_run=True, atomic=atomic)
+        if ctx is None:
+            return body
+        shown = ", ".join(str(n) for n in outcome.blocked[:10])
         return problem(
             request, 422, "import-refused", "Import refused",
-            f"{len(blocked)} lines are refused or wait for a decision (lines {shown}); "
+            f"{len(outcome.blocked)} lines are refused or wait for a decision (lines {shown}); "
             "nothing was recorded: correct them, or import per row (mode=per-row)",
             report=body.model_dump(mode="json"),
         )  # fmt: skip
-    await run_in_threadpool(importing.record, ledger, caller, prepared, atomic=atomic)
-    run = await run_in_threadpool(importing.record_run, ledger, ctx, prepared, atomic=atomic)
     response.status_code = 201
-    response.headers["X-Log-Position"] = str(run.position)
-    return importing.report(prepared, dry_run=False, atomic=atomic, recorded=run)
+    response.headers["X-Log-Position"] = str(outcome.run.position)
+    return importing.report(prepared, dry_run=False, atomic=atomic, recorded=outcome.run)
