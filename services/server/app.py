@@ -13,7 +13,15 @@ from ledger import __version__
 from ledger.api import access, problems
 from ledger.api.importing import ImportSettings
 from ledger.api.query_params import reject_unknown_query
-from ledger.api.routes import approvals, bank_accounts, entries, imports, periods, registry
+from ledger.api.routes import (
+    approvals,
+    bank_accounts,
+    batches,
+    entries,
+    imports,
+    periods,
+    registry,
+)
 from ledger.application.app import LedgerApplication
 from ledger.application.committer import CommitReport
 from ledger.infrastructure.settings import Settings
@@ -99,6 +107,7 @@ def create_app(
         periods.router,
         approvals_api.router,
         listing_api.router,
+        batches.router,
     ):
         app.include_router(router)
     access.install(app, settings, verifier)  # strict JSON, body limit, access control

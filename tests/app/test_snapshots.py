@@ -35,6 +35,7 @@ def test_donor_snapshot_restores_entries_and_reversal_state(app: LedgerApplicati
     ]  # fmt: skip
     donor = app.get_donor("nis")
     assert app.snapshots is not None
+    app.snapshot_writer.flush()
     snapshots = list(app.snapshots.get(donor.id))
     assert [s.originator_version for s in snapshots] == [SNAPSHOT_INTERVAL]
     assert len(donor.entries) == SNAPSHOT_INTERVAL + 5

@@ -48,12 +48,13 @@ def install(app: FastAPI, settings: Settings, verifier: TokenVerifier) -> None:
     policy.require_complete(app, table)
     policy.document(app, table)
     app.add_middleware(StrictJson, uploads=frozenset(UPLOADS))
-    # The multipart envelope around an uploaded file: its headers and boundaries.
+    # An uploaded file's limit, plus the multipart envelope (headers and boundaries).
     upload_limit = settings.import_max_bytes + 64 * 1024
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,
-        uploads=dict.fromkeys(UPLOADS, upload_limit),
+        larger={"/v1/batches": settings.max_batch_body_bytes}
+        | dict.fromkeys(UPLOADS, upload_limit),
     )
     app.add_middleware(
         AccessControl,

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
         default=5.0, description="Longest a read waits for its min_position (seconds)."
     )
     max_body_bytes: int = Field(default=64 * 1024, description="Largest request body accepted")
+    max_batch_body_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        description="Largest body of POST /v1/batches (up to 1,000 recording requests)",
+    )
     commit_batch_max: int = Field(default=512, description="Most commands in one group commit")
     pool_size: int = Field(default=10, description="PostgreSQL connections per process")
     commit_wait_seconds: float = Field(
@@ -222,6 +226,7 @@ def _store_env(
             "SQLITE_DBNAME": path,
             "SQLITE_LOCK_TIMEOUT": "10",
             "CREATE_TABLE": "y",
+            "APPLICATION_RECORDER_TOPIC": "ledger.infrastructure.recorders:CheckedSQLiteRecorder",
         }
     if scheme in ("postgres", "postgresql"):
         query = parse_qs(parts.query)
@@ -248,6 +253,7 @@ def _store_env(
             # Past this many queued requests the pool refuses at once (503).
             "POSTGRES_MAX_WAITING": str(max(16, 4 * pool_size)),
             "CREATE_TABLE": "y",
+            "APPLICATION_RECORDER_TOPIC": "ledger.infrastructure.recorders:CheckedPostgresRecorder",
         }
         if "schema" in query:
             env["POSTGRES_SCHEMA"] = query["schema"][0]
