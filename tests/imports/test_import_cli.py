@@ -67,3 +67,17 @@ def test_refused_lines_exit_1(tmp_path: Path) -> None:
     broken.write_bytes(file.read_bytes()[:-40])
     result = runner.invoke(app, ["import", str(broken), "--dry-run", "--database-url", url])
     assert result.exit_code == 1 and "Malformed file" in result.output
+
+
+def test_recording_from_the_command_line_records_once(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/ledger.sqlite3"
+    world(url)
+    file = tmp_path / "statement.txt"
+    file.write_bytes(statement(SCHOOL, school_lines(200), encoding="UTF-8").encode())
+    args = ["import", str(file), "--json", "--actor", "officer-1", "--database-url", url]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    report = json.loads(first.stdout)
+    assert report["counts"]["recorded"] == 200 and report["import_id"]
+    second = json.loads(runner.invoke(app, args).stdout)
+    assert second["counts"]["replayed"] == 200 and second["counts"]["recorded"] == 0

@@ -9,13 +9,13 @@ the recording, each as one call, so both transports share every decision.
 from __future__ import annotations
 
 import hashlib
-import importlib
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 from contracts.batch import MAX_BATCH_ITEMS, BatchRequest, BatchResult
 from contracts.imports import ImportCounts, ImportLine, ImportReport, LineProblem
+from ledger.api import batches
 from ledger.api.auth import Principal
 from ledger.application.app import LedgerApplication
 from ledger.application.import_commands import RecordImport
@@ -150,6 +150,10 @@ def run(
     if atomic and outcome.blocked:
         return outcome
     record(ledger, caller, prepared, atomic=atomic, recorder=recorder, progress=progress)
+    if atomic:
+        outcome.blocked = [ln.line for ln in prepared.lines if ln.status == "refused"]
+        if outcome.blocked:
+            return outcome  # the batch recorded none of it
     outcome.run = record_run(ledger, ctx, prepared, atomic=atomic)
     return outcome
 
@@ -187,13 +191,6 @@ def plan(prepared: Prepared, directory: Directory) -> None:
     )
 
 
-def batch_recorder() -> Recorder:
-    """The batch route's service: every import line is recorded exactly as that route
-    records it (same validation, idempotency and answers)."""
-    module = importlib.import_module("ledger.api.batches")
-    return cast(Recorder, module.execute)
-
-
 def record(
     ledger: LedgerApplication,
     caller: Principal,
@@ -205,7 +202,9 @@ def record(
 ) -> None:
     """Send the ready lines to the batch service, in batches it accepts, and note each
     line's answer on it."""
-    execute = recorder or batch_recorder()
+    # The batch route's service: each line is validated, authorized, recorded and answered
+    # exactly as its single route would.
+    execute = recorder or batches.execute
     ready = [line for line in prepared.lines if line.status == "ready" and line.item]
     if atomic and len(ready) > MAX_BATCH_ITEMS:
         # One all-or-nothing batch: the batch service takes it whole when called in process.
@@ -213,19 +212,60 @@ def record(
     else:
         chunks = [ready[i : i + MAX_BATCH_ITEMS] for i in range(0, len(ready), MAX_BATCH_ITEMS)]
     for chunk in chunks:
-        items = [line.item for line in chunk if line.item is not None]
+        _record_chunk(ledger, caller, chunk, atomic, execute)
+        if progress is not None:
+            progress(len(chunk))
+
+
+# The payment's key was used before for a request with other details: the same payment
+# (payer's account, number, date, amount) as another file described it, e.g. the payee's
+# bank writing the purpose differently. It is recorded; this file does not record it again.
+_RECORDED_ELSEWHERE = "idempotency-key-reused"
+
+
+def _record_chunk(
+    ledger: LedgerApplication, caller: Principal, chunk: list[Line], atomic: bool,
+    execute: Recorder,
+) -> None:  # fmt: skip
+    pending = chunk
+    while pending:
+        items = [line.item for line in pending if line.item is not None]
         request = BatchRequest.model_construct(atomic=atomic, items=items)
         result = execute(ledger, caller, request)
-        for line, answer in zip(chunk, result.items, strict=True):
+        again: list[Line] = []
+        for line, answer in zip(pending, result.items, strict=True):
             line.result = answer.body
+            code = str(answer.body.get("type", "")).rpartition(":")[2]
             if 200 <= answer.status < 300:
                 line.status = "replayed" if answer.replayed else "recorded"
+            elif code == _RECORDED_ELSEWHERE:
+                line.status = "replayed"
+                line.problems.append(
+                    Problem(line.line, "result", "recorded before from another file, whose "
+                            "details of this payment differ; not recorded again")
+                )  # fmt: skip
+            elif code == "not-recorded":
+                again.append(line)
             else:
                 line.status = "refused"
                 detail = str(answer.body.get("detail") or answer.body.get("title") or "refused")
                 line.problems.append(Problem(line.line, "result", detail))
-        if progress is not None:
-            progress(len(chunk))
+        if not atomic or any(line.status == "refused" for line in pending):
+            for line in again:
+                line.status = "refused"
+                line.problems.append(
+                    Problem(
+                        line.line,
+                        "result",
+                        "not recorded: "
+                        + str(
+                            line.result.get("detail") if line.result else "the batch was refused"
+                        ),
+                    )
+                )
+            return
+        # Only payments recorded before held the atomic batch up: the rest goes again.
+        pending = again
 
 
 def record_run(

@@ -36,6 +36,10 @@ class _BankAccountCommand(Command):
     party: str
     iik: str
 
+    def __post_init__(self) -> None:
+        # Statements and people write IIKs with spaces and in lower case; one IIK is one key.
+        object.__setattr__(self, "iik", normalise_iik(self.iik))
+
     def _account(self, uow: UnitOfWork) -> BankAccount:
         return uow.get(
             BankAccount, bank_account_id(self.iik), f"bank account {self.iik}", target=True
@@ -131,7 +135,7 @@ class BankAccountCommands(LedgerCore):
         command = RegisterBankAccount(
             party_kind=party_kind,
             party=party,
-            iik=normalise_iik(iik),
+            iik=iik,
             bic=bic,
             bin=bin,
             kbe=kbe,
@@ -154,7 +158,7 @@ class BankAccountCommands(LedgerCore):
         command = ChangeBankAccount(
             party_kind=party_kind,
             party=party,
-            iik=normalise_iik(iik),
+            iik=iik,
             bic=bic,
             bin=bin,
             kbe=kbe,
@@ -175,7 +179,7 @@ class BankAccountCommands(LedgerCore):
         command = CloseBankAccount(
             party_kind=party_kind,
             party=party,
-            iik=normalise_iik(iik),
+            iik=iik,
             valid_to=valid_to,
             reason=reason,
         )
