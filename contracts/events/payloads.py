@@ -243,6 +243,34 @@ class ImportRecordedV1(Payload):
     donor: str | None = Field(description="The donor whose statement it is, if known.")
 
 
+class BankMonthOpenedV1(Payload):
+    iik: str = Field(description=_IIK)
+    month: str = Field(description="YYYY-MM: the month whose statement lines it keeps.")
+
+
+class BankLineV1(Payload):
+    key: str = Field(description="The payment's key (payer's account, number, date, amount).")
+    number: str | None = Field(description="Document number.")
+    date: str | None = Field(description="Document date (YYYY-MM-DD).")
+    amount: StrictInt | None = Field(description=_AMOUNT)
+    currency: str = Field(description=_CUR)
+    direction: str = Field(description="in (received by the account) or out (paid from it).")
+    counterparty_iik: str | None = Field(description="The other side's IIK.")
+    counterparty_name: str | None = Field(description="The other side's name.")
+    knp: str | None = Field(description="Payment purpose code (KNP).")
+    purpose: str | None = Field(description="Payment purpose text.")
+
+
+class BankMonthReceivedV1(Payload):
+    iik: str = Field(description=_IIK)
+    month: str = Field(description="YYYY-MM.")
+    lines: list[BankLineV1] = Field(description="Statement lines not known before.")
+    balances: dict[str, StrictInt] = Field(
+        description="Stated balances: 'YYYY-MM-DD:opening' or ':closing' -> minor units."
+    )
+    import_sha256: str = Field(description="SHA-256 of the statement file that said so.")
+
+
 @dataclass(frozen=True)
 class PublicType:
     name: str
@@ -292,6 +320,8 @@ CATALOGUE: tuple[PublicType, ...] = (
     _t("bank-account-list.started", 1, BankAccountListedV1, "Index: a party's first IIK."),
     _t("bank-account-list.added", 1, BankAccountListedV1, "Index: another IIK of a party."),
     _t("import.recorded", 1, ImportRecordedV1, "A bank statement or register was imported."),
+    _t("bank-month.opened", 1, BankMonthOpenedV1, "An account's month of statement lines."),
+    _t("bank-month.received", 1, BankMonthReceivedV1, "Statement lines and balances received."),
 )
 
 # Every stored type is published and nothing is published that is never stored: a new

@@ -90,6 +90,8 @@ STORED_TYPES: tuple[StoredType, ...] = (
     _t("bank_accounts:BankAccountList.Started", "bank-account-list.started"),
     _t("bank_accounts:BankAccountList.Added", "bank-account-list.added"),
     _t("imports:ImportRun.Recorded", "import.recorded"),
+    _t("bank_statements:BankMonth.Opened", "bank-month.opened"),
+    _t("bank_statements:BankMonth.Received", "bank-month.received"),
 )
 
 BY_TOPIC: dict[str, StoredType] = {t.topic: t for t in STORED_TYPES}

@@ -28,7 +28,7 @@ from ledger.infrastructure.settings import Settings
 from ledger.observability.logs import RequestLog, configure_logging
 from ledger.observability.middleware import RequestMetrics
 from projections import api as projections_api
-from projections import approvals_api, listing_api
+from projections import approvals_api, listing_api, reconciliation_api
 from projections.audit import api as audit_api
 from projections.audit.streams import StreamLimits
 from projections.exports import routes as exports_routes
@@ -36,6 +36,7 @@ from projections.grant_lookup import open_grants
 from projections.observability.business import BusinessGauges
 from projections.observability.gauges import ProjectionGauges
 from server import probes
+from server.bank_side import bank_side
 from server.bootstrap import System, build
 from server.deadline import RequestDeadline
 
@@ -93,6 +94,7 @@ def create_app(
         knp_categories=dict(settings.import_knp_categories),
         open_grants=partial(open_grants, system.read_side),
     )
+    app.state.bank_side = partial(bank_side, system.ledger)
     problems.install(app)
     for router in (
         registry.router,
@@ -108,6 +110,7 @@ def create_app(
         approvals_api.router,
         listing_api.router,
         batches.router,
+        reconciliation_api.router,
     ):
         app.include_router(router)
     access.install(app, settings, verifier)  # strict JSON, body limit, access control

@@ -19,8 +19,10 @@ from ledger.api import batches
 from ledger.api.auth import Principal
 from ledger.application.app import LedgerApplication
 from ledger.application.import_commands import RecordImport
+from ledger.application.statement_commands import ReceiveBankLines
 from ledger.application.unit_of_work import Context, Recorded
 from ledger.imports import onec, registers
+from ledger.imports.lines import statement_months
 from ledger.imports.mapping import (
     Directory,
     GrantKey,
@@ -155,7 +157,24 @@ def run(
         if outcome.blocked:
             return outcome  # the batch recorded none of it
     outcome.run = record_run(ledger, ctx, prepared, atomic=atomic)
+    if isinstance(prepared.source, Statement):
+        keep_lines(ledger, ctx, prepared, prepared.source)
     return outcome
+
+
+def keep_lines(
+    ledger: LedgerApplication, ctx: Context, prepared: Prepared, statement: Statement
+) -> None:
+    """What the statement says about the ledger's own accounts, kept to reconcile with."""
+    known = {iik for iik in statement.accounts if ledger.find_bank_account(iik) is not None}
+    for (iik, month), (lines, balances) in sorted(statement_months(statement, known).items()):
+        # One key per import run and month: a retried upload replays, a new one adds only
+        # the lines not yet known.
+        key = "lines-" + hashlib.sha256(f"{ctx.idempotency_key}|{iik}|{month}".encode()).hexdigest()
+        command = ReceiveBankLines(
+            iik=iik, month=month, lines=lines, balances=balances, import_sha256=prepared.sha256
+        )
+        ledger.receive_bank_lines(Context(ctx.actor, key[:64]), command)
 
 
 def iiks_of(prepared: Prepared) -> set[str]:

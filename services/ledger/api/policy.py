@@ -67,6 +67,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/donors/{code}/bank-accounts"): READ_DETAIL,
     ("GET", "/v1/imports/templates/{template}"): READ_SUMMARY,
     ("POST", "/v1/imports"): RECORD,
+    ("GET", "/v1/reconciliation"): READ_DETAIL,
     # -- recording financial entries -----------------------------------------------
     ("POST", "/v1/grants"): RECORD,
     # Each item is authorized again by its own route's row.

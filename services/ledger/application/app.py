@@ -9,6 +9,7 @@ from ledger.application.grant_commands import GrantCommands
 from ledger.application.import_commands import ImportCommands
 from ledger.application.period_commands import PeriodCommands
 from ledger.application.registry_commands import RegistryCommands
+from ledger.application.statement_commands import StatementCommands
 
 
 class LedgerApplication(
@@ -19,6 +20,7 @@ class LedgerApplication(
     PeriodCommands,
     BankAccountCommands,
     ImportCommands,
+    StatementCommands,
 ):
     """Records the programme's financial facts; storage chosen by environment."""
 
