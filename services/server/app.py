@@ -11,7 +11,7 @@ from fastapi_offline import FastAPIOffline
 
 from ledger import __version__
 from ledger.api import access, problems
-from ledger.api.importing import ImportSettings
+from ledger.api.import_files import ImportSettings
 from ledger.api.query_params import reject_unknown_query
 from ledger.api.routes import (
     approvals,

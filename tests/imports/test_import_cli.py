@@ -81,3 +81,15 @@ def test_recording_from_the_command_line_records_once(tmp_path: Path) -> None:
     assert report["counts"]["recorded"] == 200 and report["import_id"]
     second = json.loads(runner.invoke(app, args).stdout)
     assert second["counts"]["replayed"] == 200 and second["counts"]["recorded"] == 0
+    period = ["--party", "school:khromtau-hub", "--from", "2025-03-01", "--to", "2025-03-31"]
+    agreed = runner.invoke(app, ["reconcile", *period, "--json", "--database-url", url])
+    assert agreed.exit_code == 0, agreed.output
+    result = json.loads(agreed.stdout)
+    assert result["counts"]["matched"] == 200 and all(b["agrees"] for b in result["balances"])
+    table = runner.invoke(
+        app, ["reconcile", *period, "--database-url", url], env={"COLUMNS": "200"}
+    )
+    assert table.exit_code == 0 and "matched" in table.output and "agrees" in table.output
+    unknown = runner.invoke(app, ["reconcile", "--party", "school:nobody", "--from", "2025-03-01",
+                                  "--to", "2025-03-31", "--database-url", url])  # fmt: skip
+    assert unknown.exit_code == 2

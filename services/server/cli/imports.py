@@ -9,8 +9,10 @@ for a decision.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import getpass
 import uuid
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -22,6 +24,19 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from contracts.imports import ImportReport
+    from contracts.reconciliation import Reconciliation
+    from server.bootstrap import System
+
+
+def _catch_up(system: System) -> None:
+    """Apply pending events to the read models unless a running server's runner holds them."""
+    runner = system.runner
+    if runner is not None and runner.leadership.try_acquire():
+        try:
+            runner.catch_up()
+        finally:
+            runner.leadership.release()
+
 
 Kind = Annotated[
     str | None,
@@ -55,6 +70,8 @@ def import_file(
 
     from ledger.api import importing
     from ledger.api.auth import Principal
+    from ledger.api.import_files import ImportRefused, ImportSettings
+    from ledger.api.import_report import report as build_report
     from ledger.application.unit_of_work import Context
     from projections.grant_lookup import open_grants
     from server.bootstrap import follower
@@ -63,12 +80,7 @@ def import_file(
     console = Console(stderr=True)
     system = follower(settings)
     try:
-        runner = system.runner
-        if runner is not None and runner.leadership.try_acquire():
-            try:
-                runner.catch_up()  # open grants are read from the read models
-            finally:
-                runner.leadership.release()
+        _catch_up(system)  # open grants are read from the read models
 
         def grants(keys: set[tuple[str, str, str]]) -> dict[tuple[str, str, str], list[str]]:
             async def find() -> dict[tuple[str, str, str], list[str]]:
@@ -83,7 +95,7 @@ def import_file(
         caller = Principal(subject=who, roles=frozenset({"officer"}))
         key = idempotency_key or f"import-{uuid.uuid4().hex}"
         ctx = None if dry_run else Context(actor=who, idempotency_key=key)
-        import_settings = importing.ImportSettings(
+        import_settings = ImportSettings(
             settings.import_max_bytes, settings.import_max_rows,
             dict(settings.import_knp_categories),
         )  # fmt: skip
@@ -98,11 +110,11 @@ def import_file(
                     grants, kind=kind, atomic=not per_row,
                     progress=lambda n: bar.advance(task, n),
                 )  # fmt: skip
-            except importing.ImportRefused as e:
+            except ImportRefused as e:
                 console.print(f"[red]{e.title}[/red]: {e.detail}")
                 raise typer.Exit(1) from None
             bar.update(task, total=outcome.prepared.rows, completed=outcome.prepared.rows)
-        report = importing.report(
+        report = build_report(
             outcome.prepared, dry_run=ctx is None, atomic=not per_row, recorded=outcome.run
         )
     finally:
@@ -146,3 +158,73 @@ def _summary(console: Console, report: ImportReport) -> None:
                 console.print(escape(text))
     if report.import_id:
         console.print(f"import {report.import_id} recorded at log position {report.position}")
+
+
+def reconcile(
+    party: Annotated[str, typer.Option("--party", help="school:<code> or donor:<code>.")],
+    start: Annotated[dt.datetime, typer.Option("--from", formats=["%Y-%m-%d"], help="First day.")],
+    end: Annotated[dt.datetime, typer.Option("--to", formats=["%Y-%m-%d"], help="Last day.")],
+    tolerance_days: Annotated[
+        int, typer.Option("--tolerance-days", help="Days a value date may differ.")
+    ] = 3,
+    database_url: DatabaseUrl = None,
+    as_json: AsJson = False,
+) -> None:
+    """A school's or donor's bank statements against the ledger; exit 1 unless all agree."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from ledger.domain.errors import DomainError
+    from projections import reconciliation
+    from server.bank_side import bank_side
+    from server.bootstrap import follower
+
+    kind, _, code = party.partition(":")
+    if kind not in ("school", "donor") or not code:
+        raise typer.BadParameter("school:<code> or donor:<code>", param_hint="--party")
+    system = follower(settings_for(database_url))
+    try:
+        _catch_up(system)
+
+        async def build() -> Reconciliation:
+            try:
+                return await reconciliation.build(
+                    system.read_side, partial(bank_side, system.ledger), kind, code,
+                    start.date(), end.date(), tolerance_days=tolerance_days,
+                )  # fmt: skip
+            finally:
+                await system.store.async_engine.dispose()
+
+        try:
+            result = asyncio.run(build())
+        except DomainError as e:
+            typer.echo(e.detail, err=True)
+            raise typer.Exit(2) from None
+    finally:
+        system.close()
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+    else:
+        console = Console()
+        table = Table(title=f"{party} {result.start} .. {result.end}: {', '.join(result.accounts)}")
+        for column in ("status", "date", "number / reference", "bank", "ledger"):
+            table.add_column(column)
+        for item in result.items:
+            bank, entry = item.bank, item.ledger
+            table.add_row(
+                item.status,
+                str(bank.date if bank else entry.value_date if entry else ""),
+                (bank.number if bank else None) or (entry.reference if entry else None) or "",
+                f"{bank.direction} {bank.amount}" if bank else "",
+                f"{entry.direction} {entry.amount}" if entry else "",
+            )
+        console.print(table)
+        for check in result.balances:
+            console.print(
+                f"{check.iik} {check.kind} {check.date}: stated {check.stated}, lines "
+                f"{check.from_lines}, ledger cash {check.ledger_cash}: "
+                + ("agrees" if check.agrees else "DIFFERS")
+            )
+    c = result.counts
+    clean = not (c.amount_differs or c.only_in_bank or c.only_in_ledger)
+    raise typer.Exit(0 if clean and all(b.agrees for b in result.balances) else 1)

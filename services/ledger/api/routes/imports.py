@@ -13,7 +13,8 @@ from contracts.imports import ImportReport
 from contracts.problems import Problem
 from ledger.api import importing
 from ledger.api.deps import Caller, Ledger, command_context
-from ledger.api.importing import ImportSettings
+from ledger.api.import_files import ImportRefused, ImportSettings
+from ledger.api.import_report import report
 from ledger.api.problems import ApiProblem, problem
 from ledger.api.routes import PROBLEMS
 from ledger.imports.columns import KINDS
@@ -118,11 +119,11 @@ async def import_file(
             importing.run, ledger, caller, ctx, file.filename or "upload", data, settings,
             grants if finder is not None else None, kind=kind, atomic=atomic,
         )  # fmt: skip
-    except importing.ImportRefused as e:
+    except ImportRefused as e:
         raise ApiProblem(e.status, e.code, e.title, e.detail) from None
     prepared = outcome.prepared
     if outcome.run is None:
-        body = importing.report(prepared, dry_run=True, atomic=atomic)
+        body = report(prepared, dry_run=True, atomic=atomic)
         if ctx is None:
             return body
         shown = ", ".join(str(n) for n in outcome.blocked[:10])
@@ -134,4 +135,4 @@ async def import_file(
         )  # fmt: skip
     response.status_code = 201
     response.headers["X-Log-Position"] = str(outcome.run.position)
-    return importing.report(prepared, dry_run=False, atomic=atomic, recorded=outcome.run)
+    return report(prepared, dry_run=False, atomic=atomic, recorded=outcome.run)
