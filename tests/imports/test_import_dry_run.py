@@ -51,7 +51,11 @@ def test_a_statement_dry_run_maps_every_line_and_records_nothing(
     (grant,) = setup_world(client, headers)
     lines = school_lines(2_100)
     head = ledger.log_head()
-    report = ok(upload(client, statement(SCHOOL, lines, encoding="UTF-8").encode("utf-8")))
+    data = statement(SCHOOL, lines, encoding="UTF-8").encode("utf-8")
+    # All or nothing is one batch: 2,100 lines are for per-row mode, and the dry run says so.
+    (too_many,) = ok(upload(client, data))["problems"]
+    assert too_many["field"] == "mode" and "per-row" in too_many["message"]
+    report = ok(upload(client, data, mode="per-row"))
     assert ledger.log_head() == head  # nothing recorded
     assert report["dry_run"] and report["format"] == "1c-statement"
     assert report["accounts"] == [SCHOOL.iik] and report["problems"] == []
@@ -98,7 +102,7 @@ def test_a_register_dry_run(client: TestClient, headers: Headers) -> None:
     rows = expenditure_rows(2_000)
     for data, name in ((register_csv("expenditures", rows), "r.csv"),
                        (register_xlsx("expenditures", rows), "r.xlsx")):  # fmt: skip
-        report = ok(upload(client, data, name=name))
+        report = ok(upload(client, data, name=name, mode="per-row"))
         assert report["kind"] == "expenditures" and report["counts"]["ready"] == 2_000
         assert report["lines"][0]["body"]["amount"] == rows[0]["amount"]
 

@@ -106,3 +106,14 @@ def test_a_register_records_and_replays(client: TestClient, headers: Headers) ->
     second = ok(send(client, headers, data, "r.csv"), 201)
     assert first["counts"]["recorded"] == 50 and second["counts"]["replayed"] == 50
     assert cash(client) == 1_000_000_00 - 50 * 1_000_00
+
+
+def test_an_atomic_import_is_at_most_one_batch(
+    client: TestClient, headers: Headers, ledger: LedgerApplication
+) -> None:
+    setup_world(client, headers)
+    head = ledger.log_head()
+    data = register_csv("expenditures", expenditure_rows(1_001))
+    problem = ok(send(client, headers, data, "r.csv"), 422)
+    assert "at most 1000" in problem["detail"] and "per-row" in problem["detail"]
+    assert ledger.log_head() == head

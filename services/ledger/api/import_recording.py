@@ -35,11 +35,8 @@ def record(
     # exactly as its single route would.
     execute = recorder or batches.execute
     ready = [line for line in prepared.lines if line.status == "ready" and line.item]
-    if atomic and len(ready) > MAX_BATCH_ITEMS:
-        # One all-or-nothing batch: the batch service takes it whole when called in process.
-        chunks = [ready]
-    else:
-        chunks = [ready[i : i + MAX_BATCH_ITEMS] for i in range(0, len(ready), MAX_BATCH_ITEMS)]
+    # An atomic import is never larger than one batch (``importing.run`` refuses it).
+    chunks = [ready[i : i + MAX_BATCH_ITEMS] for i in range(0, len(ready), MAX_BATCH_ITEMS)]
     for chunk in chunks:
         _record_chunk(ledger, caller, chunk, atomic, execute)
         if progress is not None:

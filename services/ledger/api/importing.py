@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from contracts.batch import MAX_BATCH_ITEMS
 from ledger.api.auth import Principal
 from ledger.api.import_files import (
     ImportSettings,
@@ -31,7 +32,7 @@ from ledger.imports.mapping import (
     plan_register,
     plan_statement,
 )
-from ledger.imports.onec import Statement
+from ledger.imports.onec import Problem, Statement
 
 
 @dataclass
@@ -39,6 +40,8 @@ class Outcome:
     prepared: Prepared
     # Atomic imports: the lines that kept the whole file from being recorded.
     blocked: list[int] = field(default_factory=list)
+    # Why nothing was recorded, when it is the file as a whole.
+    refusal: str | None = None
     run: Recorded | None = None
 
 
@@ -67,7 +70,16 @@ def run(
         directory.grants = grants(keys)
     plan(prepared, directory)
     outcome = Outcome(prepared)
-    if ctx is None:
+    ready = sum(1 for ln in prepared.lines if ln.status == "ready")
+    if atomic and ready > MAX_BATCH_ITEMS:
+        # All or nothing is one commit of the batch service, which takes at most this many;
+        # splitting it would make a partial import possible.
+        outcome.refusal = (
+            f"{ready} lines to record: an all-or-nothing import records at most "
+            f"{MAX_BATCH_ITEMS}; import per row (mode=per-row) or split the file"
+        )
+        prepared.problems.append(Problem(1, "mode", outcome.refusal))
+    if ctx is None or outcome.refusal is not None:
         return outcome
     outcome.blocked = [
         ln.line for ln in prepared.lines if ln.status in ("refused", "needs-decision")

@@ -126,9 +126,14 @@ def import_file(
     refused = report.counts.refused + report.counts.needs_decision
     if ctx is not None and outcome.run is None:
         console.print(
-            f"[red]nothing recorded[/red]: {len(outcome.blocked)} lines are refused or wait for "
-            "a decision (use --per-row to record the others)"
+            "[red]nothing recorded[/red]: "
+            + (
+                outcome.refusal
+                or f"{len(outcome.blocked)} lines are refused or wait for a decision"
+            )
+            + " (use --per-row to record the others)"
         )
+        raise typer.Exit(1)
     raise typer.Exit(1 if refused else 0)
 
 

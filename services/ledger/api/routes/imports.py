@@ -127,10 +127,12 @@ async def import_file(
         if ctx is None:
             return body
         shown = ", ".join(str(n) for n in outcome.blocked[:10])
-        return problem(
-            request, 422, "import-refused", "Import refused",
+        detail = outcome.refusal or (
             f"{len(outcome.blocked)} lines are refused or wait for a decision (lines {shown}); "
-            "nothing was recorded: correct them, or import per row (mode=per-row)",
+            "nothing was recorded: correct them, or import per row (mode=per-row)"
+        )
+        return problem(
+            request, 422, "import-refused", "Import refused", detail,
             report=body.model_dump(mode="json"),
         )  # fmt: skip
     response.status_code = 201
