@@ -52,7 +52,10 @@ class Directory:
     def holder(self, iik: str | None, day: dt.date | None) -> Holder | None:
         if iik is None or day is None:
             return None
-        return next((h for h in self.holders.get(iik, ()) if h.covers(day)), None)
+        for h in self.holders.get(iik, ()):
+            if h.covers(day):
+                return h
+        return None
 
 
 @dataclass
