@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from contracts.common import View
+from contracts.common import Command, IsoDate, Reason, View
 
 MatchStatus = Literal["matched", "amount differs", "only in the bank", "only in the ledger"]
 
@@ -39,6 +39,22 @@ class ReconciliationItem(View):
     status: MatchStatus = Field(description="How the bank line and the ledger entry compare.")
     bank: BankLine | None = Field(description="The statement line (none: only in the ledger).")
     ledger: LedgerSide | None = Field(description="The entry (none: only in the bank).")
+    explanation: str | None = Field(
+        default=None,
+        description="Only in the bank: why an officer said the line stays so (resolved).",
+    )
+
+
+class ExplainBankLine(Command):
+    iik: str = Field(pattern=r"^[A-Z0-9]{20}$", description="The account the line is on.")
+    date: IsoDate = Field(description="The line's date (it locates the line's month).")
+    key: str = Field(pattern=r"^bank-[0-9a-f]{48}$", description="The line's key.")
+    reason: Reason
+
+
+class LineExplained(View):
+    code: str = Field(description="The line's key.")
+    position: int = Field(description="Log position of the explanation.")
 
 
 class BalanceCheck(View):
@@ -59,7 +75,8 @@ class BalanceCheck(View):
 class ReconciliationCounts(View):
     matched: int = Field(description="Lines matched to an entry with the same amount.")
     amount_differs: int = Field(description="Lines matched to an entry with another amount.")
-    only_in_bank: int = Field(description="Lines with no entry.")
+    only_in_bank: int = Field(description="Lines with no entry (explained ones included).")
+    explained: int = Field(description="Lines only in the bank that an officer explained.")
     only_in_ledger: int = Field(description="Entries with no line.")
 
 

@@ -271,6 +271,13 @@ class BankMonthReceivedV1(Payload):
     import_sha256: str = Field(description="SHA-256 of the statement file that said so.")
 
 
+class BankLineExplainedV1(Payload):
+    iik: str = Field(description=_IIK)
+    month: str = Field(description="YYYY-MM.")
+    key: str = Field(description="The statement line's key.")
+    reason: str = Field(description="Why the line is not an entry of the ledger.")
+
+
 @dataclass(frozen=True)
 class PublicType:
     name: str
@@ -322,6 +329,7 @@ CATALOGUE: tuple[PublicType, ...] = (
     _t("import.recorded", 1, ImportRecordedV1, "A bank statement or register was imported."),
     _t("bank-month.opened", 1, BankMonthOpenedV1, "An account's month of statement lines."),
     _t("bank-month.received", 1, BankMonthReceivedV1, "Statement lines and balances received."),
+    _t("bank-line.explained", 1, BankLineExplainedV1, "A line only in the bank, explained."),
 )
 
 # Every stored type is published and nothing is published that is never stored: a new

@@ -92,6 +92,7 @@ STORED_TYPES: tuple[StoredType, ...] = (
     _t("imports:ImportRun.Recorded", "import.recorded"),
     _t("bank_statements:BankMonth.Opened", "bank-month.opened"),
     _t("bank_statements:BankMonth.Received", "bank-month.received"),
+    _t("bank_statements:BankMonth.LineExplained", "bank-line.explained"),
 )
 
 BY_TOPIC: dict[str, StoredType] = {t.topic: t for t in STORED_TYPES}

@@ -53,6 +53,8 @@ class BankSide:
     lines: list[dict[str, Any]] = field(default_factory=list)
     # (IIK, day, "opening" | "closing") -> minor units
     balances: dict[tuple[str, dt.date, str], int] = field(default_factory=dict)
+    # Line key -> why an officer said it stays only in the bank.
+    explained: dict[str, str] = field(default_factory=dict)
 
 
 async def ledger_entries(
@@ -205,6 +207,9 @@ async def build(
             amount_differs=by["amount differs"],
             only_in_bank=by["only in the bank"],
             only_in_ledger=by["only in the ledger"],
+            explained=sum(
+                1 for m in matches if m.line is not None and m.line["key"] in bank.explained
+            ),
         ),
         balances=[BalanceCheck(**c) for c in balance_checks(bank, cash)],
         items=[
@@ -216,6 +221,7 @@ async def build(
                     if m.entry
                     else None
                 ),
+                explanation=bank.explained.get(m.line["key"]) if m.line else None,
             )
             for m in matches
         ],

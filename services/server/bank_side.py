@@ -33,6 +33,8 @@ def bank_side(
             for line in month.lines.values():
                 if covered(dt.date.fromisoformat(line["date"])):
                     bank.lines.append({**line, "iik": account.iik})
+                    if line["key"] in month.explained:
+                        bank.explained[line["key"]] = month.explained[line["key"]]
             for label, amount in month.balances.items():
                 day_text, _, kind = label.partition(":")
                 day = dt.date.fromisoformat(day_text)

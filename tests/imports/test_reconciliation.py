@@ -41,6 +41,7 @@ def test_a_statement_reconciles_with_the_ledger(client: TestClient, headers: Hea
     assert got["accounts"] == [SCHOOL.iik]
     assert got["counts"] == {
         "matched": 2, "amount_differs": 1, "only_in_bank": 1, "only_in_ledger": 1,
+        "explained": 0,
     }  # fmt: skip
     by_status = {i["status"]: i for i in got["items"] if i["status"] != "matched"}
     assert by_status["only in the bank"]["bank"]["number"] == "RF-1"
@@ -58,6 +59,17 @@ def test_a_statement_reconciles_with_the_ledger(client: TestClient, headers: Hea
     ok(client.post("/v1/imports", params={"mode": "per-row"}, files={"file": ("s.txt", data)},
                    headers=headers()), 201)  # fmt: skip
     assert ok(client.get("/v1/reconciliation", params=PERIOD))["counts"] == got["counts"]
+    # The refund stays only in the bank: an officer says why, and it counts as resolved.
+    refund = by_status["only in the bank"]["bank"]
+    why = {"iik": refund["iik"], "date": refund["date"], "key": refund["key"],
+           "reason": "supplier refund, returned to the fund"}  # fmt: skip
+    ok(client.post("/v1/reconciliation/explanations", json=why, headers=headers()), 201)
+    again = ok(client.get("/v1/reconciliation", params=PERIOD))
+    assert again["counts"]["explained"] == 1
+    (item,) = [i for i in again["items"] if i["status"] == "only in the bank"]
+    assert item["explanation"] == "supplier refund, returned to the fund"
+    unknown = {**why, "key": "bank-" + "0" * 48}
+    ok(client.post("/v1/reconciliation/explanations", json=unknown, headers=headers()), 404)
 
 
 def test_unknown_party_and_bad_queries(client: TestClient) -> None:

@@ -68,6 +68,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/imports/templates/{template}"): READ_SUMMARY,
     ("POST", "/v1/imports"): RECORD,
     ("GET", "/v1/reconciliation"): READ_DETAIL,
+    ("POST", "/v1/reconciliation/explanations"): RECORD,
     # -- recording financial entries -----------------------------------------------
     ("POST", "/v1/grants"): RECORD,
     # Each item is authorized again by its own route's row.

@@ -19,6 +19,7 @@ from contracts import approvals as api_approvals
 from contracts import bank_accounts as api_bank
 from contracts import entries as api_entries
 from contracts import periods as api_periods
+from contracts import reconciliation as api_reconciliation
 from contracts import registry as api_registry
 from ledger.application import approval_commands as approvals
 from ledger.application import bank_commands as bank
@@ -26,6 +27,7 @@ from ledger.application import entry_commands as entries
 from ledger.application import grant_commands as grants
 from ledger.application import period_commands as periods
 from ledger.application import registry_commands as registry
+from ledger.application import statement_commands as statements
 from ledger.application.command import Command
 from ledger.application.results import Pending
 from ledger.application.unit_of_work import Recorded
@@ -182,7 +184,14 @@ def _bank_accounts(plural: str, kind: str) -> tuple[Recording, ...]:
     )  # fmt: skip
 
 
-RECORDINGS += _bank_accounts("schools", "school") + _bank_accounts("donors", "donor")
+RECORDINGS += (
+    *_bank_accounts("schools", "school"),
+    *_bank_accounts("donors", "donor"),
+    Recording(
+        "/v1/reconciliation/explanations", api_reconciliation.ExplainBankLine,
+        lambda p, b: statements.ExplainBankLine(**_dump(b)), api_reconciliation.LineExplained,
+    ),
+)  # fmt: skip
 
 BY_TEMPLATE = {r.template: r for r in RECORDINGS}
 

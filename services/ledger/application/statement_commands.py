@@ -11,7 +11,8 @@ from ledger.application.command import Command
 from ledger.application.core import LedgerCore, _read
 from ledger.application.results import Registered
 from ledger.application.unit_of_work import Context, Recorded, UnitOfWork
-from ledger.domain.bank_statements import BankMonth, bank_month_id
+from ledger.domain.bank_statements import BankMonth, bank_month_id, month_of
+from ledger.domain.banking import normalise_iik
 from ledger.domain.errors import NotFound
 
 
@@ -40,8 +41,31 @@ class ReceiveBankLines(Command):
         return Registered(code=f"{self.iik}:{self.month}")
 
 
+@dataclass(frozen=True)
+class ExplainBankLine(Command):
+    """Mark a statement line that is only in the bank with the reason it stays so."""
+
+    command_name = "explain_bank_line"
+    result_type = Registered
+
+    iik: str
+    date: dt.date
+    key: str
+    reason: str
+
+    def decide(self, app: LedgerCore, uow: UnitOfWork) -> Registered:
+        month_id = bank_month_id(normalise_iik(self.iik), month_of(self.date))
+        month = uow.get(BankMonth, month_id, f"statement lines of {self.iik}", target=True)
+        month.explain(key=self.key, reason=self.reason, **uow.ctx.meta())
+        uow.add(month)
+        return Registered(code=self.key)
+
+
 class StatementCommands(LedgerCore):
     def receive_bank_lines(self, ctx: Context, command: ReceiveBankLines) -> Recorded:
+        return self._run_command(ctx, command)
+
+    def explain_bank_line(self, ctx: Context, command: ExplainBankLine) -> Recorded:
         return self._run_command(ctx, command)
 
     def bank_months(self, iik: str, start: dt.date, end: dt.date) -> list[BankMonth]:

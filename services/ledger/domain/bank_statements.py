@@ -14,7 +14,8 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from ledger.domain.registry import registry_id
+from ledger.domain.errors import NotFound
+from ledger.domain.registry import check_text, registry_id
 
 # The fields a stored line carries (all plain JSON values).
 LINE_FIELDS = (
@@ -48,6 +49,8 @@ class BankMonth(Aggregate):
         self.month = month
         self.lines: dict[str, dict[str, Any]] = {}
         self.balances: dict[str, int] = {}  # "YYYY-MM-DD:opening|closing" -> minor units
+        # Lines an officer explained instead of recording (a bank fee, a refund): key -> why.
+        self.explained: dict[str, str] = {}
 
     def receive(
         self,
@@ -88,3 +91,22 @@ class BankMonth(Aggregate):
         for line in lines:
             self.lines[line["key"]] = line
         self.balances.update(balances)
+
+    def explain(self, *, key: str, reason: str, actor: str, idempotency_key: str) -> None:
+        """Say why a line is not (and will not be) an entry of the ledger."""
+        if key not in self.lines:
+            raise NotFound(f"no statement line {key} on {self.iik} in {self.month}")
+        self._explained(
+            iik=self.iik,
+            month=self.month,
+            key=key,
+            reason=check_text(reason, "reason", 500),
+            actor=actor,
+            idempotency_key=idempotency_key,
+        )
+
+    @event("LineExplained")
+    def _explained(
+        self, iik: str, month: str, key: str, reason: str, actor: str, idempotency_key: str
+    ) -> None:
+        self.explained[key] = reason

@@ -231,5 +231,5 @@ def reconcile(
                 + ("agrees" if check.agrees else "DIFFERS")
             )
     c = result.counts
-    clean = not (c.amount_differs or c.only_in_bank or c.only_in_ledger)
+    clean = not (c.amount_differs or c.only_in_bank - c.explained or c.only_in_ledger)
     raise typer.Exit(0 if clean and all(b.agrees for b in result.balances) else 1)

@@ -16,8 +16,10 @@ from contracts.bank_accounts import (
     PartyKind,
     RegisterBankAccount,
 )
+from contracts.reconciliation import ExplainBankLine, LineExplained
 from ledger.api.deps import Ctx, Ledger
 from ledger.api.routes import PROBLEMS, CodePath, recorded
+from ledger.application import statement_commands as statements
 from ledger.domain.bank_accounts import BankAccount
 
 router = APIRouter(prefix="/v1", tags=["bank accounts"], responses=PROBLEMS)
@@ -102,3 +104,17 @@ def _routes(plural: str, kind: PartyKind) -> None:
 
 for _plural, _kind in PARTIES.items():
     _routes(_plural, _kind)
+
+
+@router.post(
+    "/reconciliation/explanations",
+    status_code=201,
+    response_model=LineExplained,
+    tags=["reconciliation"],
+)
+def explain_bank_line(
+    body: ExplainBankLine, ledger: Ledger, ctx: Ctx, response: Response
+) -> LineExplained:
+    """Resolve a line that is only in the bank by saying why (a bank fee, a refund, ...)."""
+    command = statements.ExplainBankLine(**body.model_dump())
+    return LineExplained(**recorded(response, ledger.explain_bank_line(ctx, command)))
