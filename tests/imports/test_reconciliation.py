@@ -77,3 +77,27 @@ def test_unknown_party_and_bad_queries(client: TestClient) -> None:
     assert ok(client.get("/v1/reconciliation", params=params), 404)["status"] == 404
     ok(client.get("/v1/reconciliation", params={**PERIOD, "party": "nobody"}), 422)
     ok(client.get("/v1/reconciliation", params={**PERIOD, "since": "x"}), 400)
+
+
+def test_the_reconciliation_exports(client: TestClient, headers: Headers) -> None:
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    setup_world(client, headers)
+    lines = [(FUND, SCHOOL, 1_000_000_00, "PP-1", "tranche"),
+             (SUPPLIER, SCHOOL, 5_000_00, "=RF-1", "=HYPERLINK(x)")]  # fmt: skip
+    data = statement(SCHOOL, lines, encoding="UTF-8").encode()
+    ok(client.post("/v1/imports", params={"mode": "per-row"}, files={"file": ("s.txt", data)},
+                   headers=headers()), 201)  # fmt: skip
+    got = client.get("/v1/reconciliation.csv", params=PERIOD)
+    assert got.status_code == 200 and "attachment" in got.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(got.text)))
+    assert rows[0][0] == "status" and sorted(r[0] for r in rows[1:]) == [
+        "matched", "only in the bank",
+    ]  # fmt: skip
+    assert "'=RF-1" in [r[3] for r in rows]  # a number that looks like a formula stays text
+    book = load_workbook(io.BytesIO(client.get("/v1/reconciliation.xlsx", params=PERIOD).content))
+    assert book.sheetnames == ["reconciliation", "balances"]
+    assert book["reconciliation"].max_row == 3

@@ -68,6 +68,8 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/imports/templates/{template}"): READ_SUMMARY,
     ("POST", "/v1/imports"): RECORD,
     ("GET", "/v1/reconciliation"): READ_DETAIL,
+    ("GET", "/v1/reconciliation.csv"): READ_DETAIL,
+    ("GET", "/v1/reconciliation.xlsx"): READ_DETAIL,
     ("POST", "/v1/reconciliation/explanations"): RECORD,
     # -- recording financial entries -----------------------------------------------
     ("POST", "/v1/grants"): RECORD,
