@@ -32,6 +32,7 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
 from ledger.application.app import LedgerApplication
+from ledger.application.grant_commands import Disburse
 from ledger.application.unit_of_work import Context
 from ledger.infrastructure.settings import Settings, eventsourcing_env
 from server.bootstrap import build_ledger
@@ -126,6 +127,30 @@ def disbursing(app: LedgerApplication, grants: list[uuid.UUID]) -> Callable[[int
     return op
 
 
+def batching(
+    app: LedgerApplication, grants: list[uuid.UUID], size: int, acknowledged: list[int]
+) -> Callable[[int], None]:
+    """One caller hands over ``size`` commands at once (what POST /v1/batches does) and
+    waits for all their answers; counted per command."""
+
+    def op(tid: int) -> None:
+        futures = [
+            app.submit(
+                Context("bench", f"b{tid}-{secrets.token_hex(10)}"),
+                Disburse(
+                    grant_id=random.choice(grants), amount=AMOUNT, currency="KZT",
+                    value_date=PAID_ON, payment_reference="PP",
+                ),
+            )
+            for _ in range(size)
+        ]  # fmt: skip
+        for f in futures:
+            app.settle(f)
+        acknowledged[0] += size
+
+    return op
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=32)
@@ -154,6 +179,15 @@ def main() -> int:
                 rows.append(
                     (name, done / args.duration, cpu * 1000 / max(done, 1), cmds / max(tx, 1))
                 )
+            before = app.committer.stats.transactions, app.committer.stats.commands
+            batched = [0]
+            done, cpu = run(1, args.warmup, args.duration, batching(app, spread, 1000, batched))
+            tx = app.committer.stats.transactions - before[0]
+            cmds = app.committer.stats.commands - before[1]
+            rows.append(
+                ("batch", done * 1000 / args.duration, cpu * 1000 / max(done * 1000, 1),
+                 cmds / max(tx, 1))
+            )  # fmt: skip
             acknowledged = app.committer.stats.commands
             paid = sum(app.get_grant(g).disbursed for g in grants) // AMOUNT
         finally:

@@ -133,18 +133,26 @@ class LedgerCore(Application[UUID]):
             )
         return self.sequencer.submit_group(subs)
 
-    def settle(self, future: Future[Recorded], timeout: float | None = None) -> Recorded:
-        """Wait for a submitted command; past the wait, say whether it may still land."""
+    def settle(
+        self, future: Future[Recorded], timeout: float | None = None, *, waited: float | None = None
+    ) -> Recorded:
+        """Wait for a submitted command; past the wait, say whether it may still land.
+
+        ``waited``: how long the caller already waited (named in the answer).
+        """
         wait = self.commit_wait_seconds if timeout is None else timeout
+        said = wait if waited is None else waited
         try:
-            return future.result(timeout=wait)
+            if not future.cancelled():
+                return future.result(timeout=wait)
         except FutureTimeout:
-            # cancel() only succeeds while the sequencer has not taken the command up.
-            if future.cancel():
-                msg = f"the ledger did not start the commit within {wait:g}s"
-                raise CommitNotStarted(msg) from None
-            msg = f"the commit did not finish within {wait:g}s and may still be recorded"
-            raise CommitOutcomeUnknown(msg) from None
+            pass
+        # cancel() only succeeds while the sequencer has not taken the command up.
+        if future.cancelled() or future.cancel():
+            msg = f"the ledger did not start the commit within {said:g}s"
+            raise CommitNotStarted(msg) from None
+        msg = f"the commit did not finish within {said:g}s and may still be recorded"
+        raise CommitOutcomeUnknown(msg) from None
 
     def _run_command(self, ctx: Context, command: Command) -> Recorded:
         """Decide and record one command in the sequencer; its answer after the commit."""

@@ -34,6 +34,12 @@ class Settings(BaseSettings):
         default=5.0, description="Longest a read waits for its min_position (seconds)."
     )
     max_body_bytes: int = Field(default=64 * 1024, description="Largest request body accepted")
+    sequencer_cache_size: int = Field(
+        default=5000,
+        ge=16,
+        description="Aggregates the sequencer keeps in memory (least recently used are dropped "
+        "and read again from their latest snapshot)",
+    )
     max_batch_body_bytes: int = Field(
         default=4 * 1024 * 1024,
         description="Largest body of POST /v1/batches (up to 1,000 recording requests)",
