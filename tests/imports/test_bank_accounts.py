@@ -46,12 +46,14 @@ def account(org: Any, valid_from: str = "2024-01-01") -> dict[str, Any]:
 def test_register_change_close_and_list(client: TestClient, headers: Headers) -> None:
     base = "/v1/schools/khromtau-hub/bank-accounts"
     spaced = {**account(SCHOOL), "iik": " ".join(SCHOOL.iik[i : i + 4] for i in range(0, 20, 4))}
-    got = ok(client.post(base, json=spaced, headers=headers()), 201)
+    response = client.post(base, json=spaced, headers=headers())
+    got = ok(response, 201)
+    assert response.headers["Location"] == base
     assert (got["iik"], got["status"], got["party"]) == (SCHOOL.iik, "open", "khromtau-hub")
     change = {"bic": "HSBKKZKX", "bin": SCHOOL.bin, "kbe": "16", "valid_from": "2025-01-01"}
-    ok(client.post(f"{base}/{SCHOOL.iik}/changes", json=change, headers=headers()))
+    ok(client.post(f"{base}/{SCHOOL.iik}/changes", json=change, headers=headers()), 201)
     close = {"valid_to": "2025-06-30", "reason": "moved to another bank"}
-    got = ok(client.post(f"{base}/{SCHOOL.iik}/closure", json=close, headers=headers()))
+    got = ok(client.post(f"{base}/{SCHOOL.iik}/closure", json=close, headers=headers()), 201)
     assert got["status"] == "closed"
     (listed,) = ok(client.get(base))["accounts"]
     assert listed["status"] == "closed"

@@ -165,7 +165,7 @@ def _bank_accounts(plural: str, kind: str) -> tuple[Recording, ...]:
         Recording(
             base, api_bank.RegisterBankAccount,
             lambda p, b: bank.RegisterBankAccount(**_dump(b, party_kind=kind, party=p["code"])),
-            api_bank.BankAccountRecorded, location=base,
+            api_bank.BankAccountRecorded, location="/v1/{party_kind}s/{party}/bank-accounts",
         ),
         Recording(
             base + "/{iik}/changes", api_bank.ChangeBankAccount,

@@ -18,8 +18,7 @@ from contracts.bank_accounts import (
 )
 from contracts.reconciliation import ExplainBankLine, LineExplained
 from ledger.api.deps import Ctx, Ledger
-from ledger.api.routes import PROBLEMS, CodePath, recorded
-from ledger.application import statement_commands as statements
+from ledger.api.routes import PROBLEMS, CodePath, record
 from ledger.domain.bank_accounts import BankAccount
 
 router = APIRouter(prefix="/v1", tags=["bank accounts"], responses=PROBLEMS)
@@ -55,19 +54,18 @@ def view(account: BankAccount) -> BankAccountView:
 
 def _routes(plural: str, kind: PartyKind) -> None:
     base = f"/{plural}/{{code}}/bank-accounts"
+    template = "/v1" + base
 
     @router.post(base, status_code=201, response_model=BankAccountRecorded, name=f"{kind}_account")
-    def register(
+    async def register(
         body: RegisterBankAccount, ledger: Ledger, ctx: Ctx, response: Response, code: CodePath
     ) -> BankAccountRecorded:
-        result = ledger.register_bank_account(ctx, party_kind=kind, party=code, **body.model_dump())
-        response.headers["Location"] = f"/v1{base.replace('{code}', code)}"
-        return BankAccountRecorded(**recorded(response, result))
+        return await record(ledger, ctx, template, body, response, code=code)  # type: ignore[no-any-return]
 
     @router.post(
         base + "/{iik}/changes", response_model=BankAccountRecorded, name=f"{kind}_account_change"
     )
-    def change(
+    async def change(
         body: ChangeBankAccount,
         ledger: Ledger,
         ctx: Ctx,
@@ -75,15 +73,13 @@ def _routes(plural: str, kind: PartyKind) -> None:
         code: CodePath,
         iik: IikPath,
     ) -> BankAccountRecorded:
-        result = ledger.change_bank_account(
-            ctx, party_kind=kind, party=code, iik=iik, **body.model_dump()
-        )
-        return BankAccountRecorded(**recorded(response, result))
+        path = template + "/{iik}/changes"
+        return await record(ledger, ctx, path, body, response, code=code, iik=iik)  # type: ignore[no-any-return]
 
     @router.post(
         base + "/{iik}/closure", response_model=BankAccountRecorded, name=f"{kind}_account_close"
     )
-    def close(
+    async def close(
         body: CloseBankAccount,
         ledger: Ledger,
         ctx: Ctx,
@@ -91,10 +87,8 @@ def _routes(plural: str, kind: PartyKind) -> None:
         code: CodePath,
         iik: IikPath,
     ) -> BankAccountRecorded:
-        result = ledger.close_bank_account(
-            ctx, party_kind=kind, party=code, iik=iik, **body.model_dump()
-        )
-        return BankAccountRecorded(**recorded(response, result))
+        path = template + "/{iik}/closure"
+        return await record(ledger, ctx, path, body, response, code=code, iik=iik)  # type: ignore[no-any-return]
 
     @router.get(base, response_model=BankAccountList, name=f"{kind}_accounts")
     def listing(ledger: Ledger, code: CodePath) -> BankAccountList:
@@ -112,9 +106,9 @@ for _plural, _kind in PARTIES.items():
     response_model=LineExplained,
     tags=["reconciliation"],
 )
-def explain_bank_line(
+async def explain_bank_line(
     body: ExplainBankLine, ledger: Ledger, ctx: Ctx, response: Response
 ) -> LineExplained:
     """Resolve a line that is only in the bank by saying why (a bank fee, a refund, ...)."""
-    command = statements.ExplainBankLine(**body.model_dump())
-    return LineExplained(**recorded(response, ledger.explain_bank_line(ctx, command)))
+    path = "/v1/reconciliation/explanations"
+    return await record(ledger, ctx, path, body, response)  # type: ignore[no-any-return]

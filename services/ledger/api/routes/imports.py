@@ -105,7 +105,7 @@ async def import_file(
     """Import a bank statement or a payment register: first with dry_run=true."""
     settings: ImportSettings = request.app.state.imports
     atomic = mode == "atomic"
-    ctx = None if dry_run else command_context(request, idempotency_key)
+    ctx = None if dry_run else await command_context(request, idempotency_key)
     data = await file.read(settings.max_bytes + 1)
     finder = settings.open_grants
 
