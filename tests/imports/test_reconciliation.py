@@ -70,6 +70,13 @@ def test_a_statement_reconciles_with_the_ledger(client: TestClient, headers: Hea
     assert item["explanation"] == "supplier refund, returned to the fund"
     unknown = {**why, "key": "bank-" + "0" * 48}
     ok(client.post("/v1/reconciliation/explanations", json=unknown, headers=headers()), 404)
+    # Every fact of the import is in the auditors' feed, in its public form.
+    feed = ok(client.get("/v1/events", params={"limit": 500}))["events"]
+    types = {e["type"] for e in feed}
+    assert {"import.recorded", "bank-month.received", "bank-line.explained",
+            "bank-account.registered"} <= types  # fmt: skip
+    (received,) = [e for e in feed if e["type"] == "bank-month.received"]
+    assert len(received["payload"]["lines"]) == 4
 
 
 def test_unknown_party_and_bad_queries(client: TestClient) -> None:
