@@ -27,10 +27,15 @@ from contracts.reconciliation import (
     ReconciliationItem,
 )
 from ledger.domain.chart import school_cash
+from ledger.domain.errors import InvalidValue
 from projections.service import ReadSide
 from projections.tables import Tables
 
 Status = Literal["matched", "amount differs", "only in the bank", "only in the ledger"]
+
+# Statements are reconciled a month, a quarter or a year at a time; a longer span would
+# load month after month of lines for one request.
+MAX_DAYS = 731
 
 # Which entries move a party's bank account, and which way.
 _MOVES = {
@@ -135,9 +140,11 @@ def reconcile(
 
 def balance_days(bank: BankSide) -> set[dt.date]:
     """The days whose ledger cash the balance checks compare with."""
-    return {
-        day - dt.timedelta(days=1) if kind == "opening" else day for (_, day, kind) in bank.balances
-    }
+    return {_before(day) if kind == "opening" else day for (_, day, kind) in bank.balances}
+
+
+def _before(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=1) if day > dt.date.min else day
 
 
 def balance_checks(
@@ -161,7 +168,7 @@ def balance_checks(
         if cash is not None:
             # An opening balance is what was there before its first day. Accounts of the
             # programme are tenge accounts.
-            on = day - dt.timedelta(days=1) if kind == "opening" else day
+            on = _before(day) if kind == "opening" else day
             check["ledger_cash"] = cash.get(on, {}).get("KZT", 0)
         check["agrees"] = all(check.get(k, stated) == stated for k in ("from_lines", "ledger_cash"))
         checks.append(check)
@@ -184,6 +191,10 @@ async def build(
     tolerance_days: int = 3,
     min_position: int | None = None,
 ) -> Reconciliation:
+    if end < start or (end - start).days > MAX_DAYS:
+        raise InvalidValue(
+            f"from must not be after to, and a reconciliation covers at most {MAX_DAYS} days"
+        )
     accounts, bank = await run_in_threadpool(source, party_kind, party, start, end)
     async with read_side.read(min_position) as r:
         entries = await ledger_entries(r.conn, r.tables, party_kind, party, start, end)

@@ -84,6 +84,10 @@ def test_unknown_party_and_bad_queries(client: TestClient) -> None:
     assert ok(client.get("/v1/reconciliation", params=params), 404)["status"] == 404
     ok(client.get("/v1/reconciliation", params={**PERIOD, "party": "nobody"}), 422)
     ok(client.get("/v1/reconciliation", params={**PERIOD, "since": "x"}), 400)
+    forever = {**PERIOD, "from": "0001-01-01", "to": "9999-12-31"}
+    assert "at most 731 days" in ok(client.get("/v1/reconciliation", params=forever), 422)["detail"]
+    backwards = {**PERIOD, "from": "2025-03-31", "to": "2025-03-01"}
+    ok(client.get("/v1/reconciliation", params=backwards), 422)
 
 
 def test_the_reconciliation_exports(client: TestClient, headers: Headers) -> None:
