@@ -117,3 +117,23 @@ def test_an_atomic_import_is_at_most_one_batch(
     problem = ok(send(client, headers, data, "r.csv"), 422)
     assert "at most 1000" in problem["detail"] and "per-row" in problem["detail"]
     assert ledger.log_head() == head
+
+
+def test_a_register_and_the_statement_of_the_same_payment_record_it_once(
+    client: TestClient, headers: Headers
+) -> None:
+    import datetime as dt
+
+    (grant,) = setup_world(client, headers)
+    row = {
+        "donor": "fund", "school": "khromtau-hub", "amount": 7_500_000_00, "currency": "KZT",
+        "value_date": dt.date(2025, 3, 1), "payment_reference": "PP-77",
+    }  # fmt: skip
+    register = ok(send(client, headers, register_csv("disbursements", [row]), "r.csv"), 201)
+    assert register["counts"]["recorded"] == 1
+    line = (FUND, SCHOOL, 7_500_000_00, "PP-77", "Транш по договору")
+    data = statement(SCHOOL, [line], encoding="UTF-8").encode()
+    report = ok(send(client, headers, data), 201)
+    assert report["counts"]["replayed"] == 1 and report["counts"]["recorded"] == 0
+    assert report["lines"][0]["idempotency_key"] == register["lines"][0]["idempotency_key"]
+    assert ok(client.get(f"/v1/grants/{grant}"))["disbursed"] == 7_500_000_00

@@ -23,12 +23,14 @@ from ledger.api.import_files import (
 from ledger.api.import_recording import keep_lines, record, record_run
 from ledger.application.app import LedgerApplication
 from ledger.application.unit_of_work import Context, Recorded
+from ledger.domain.errors import DomainError
 from ledger.imports.mapping import (
     Directory,
     GrantKey,
     Holder,
     grant_keys_of_register,
     grant_keys_of_statement,
+    payers_of_register,
     plan_register,
     plan_statement,
 )
@@ -65,6 +67,8 @@ def run(
     )
     directory = Directory(knp_categories=settings.knp_categories)
     directory.holders = holders(ledger, iiks_of(prepared))
+    if not isinstance(prepared.source, Statement):
+        directory.accounts = accounts(ledger, payers_of_register(prepared.source))
     keys = grant_keys(prepared, directory)
     if keys and grants is not None:
         directory.grants = grants(keys)
@@ -113,6 +117,25 @@ def holders(ledger: LedgerApplication, iiks: set[str]) -> dict[str, list[Holder]
             found[iik] = [
                 Holder(h.party_kind, h.party, h.valid_from, h.valid_to) for h in account.holdings
             ]
+    return found
+
+
+def accounts(
+    ledger: LedgerApplication, parties: set[tuple[str, str]]
+) -> dict[tuple[str, str], list[tuple[str, Holder]]]:
+    """The IIKs each party held, and when (a party the ledger does not know has none)."""
+    found: dict[tuple[str, str], list[tuple[str, Holder]]] = {}
+    for kind, code in sorted(parties):
+        try:
+            held = ledger.bank_accounts_of(kind, code)
+        except DomainError:
+            continue  # an unknown party: its rows are refused when recorded
+        found[kind, code] = [
+            (a.iik, Holder(h.party_kind, h.party, h.valid_from, h.valid_to))
+            for a in held
+            for h in a.holdings
+            if (h.party_kind, h.party) == (kind, code)
+        ]
     return found
 
 

@@ -48,6 +48,13 @@ class Directory:
     holders: dict[str, list[Holder]] = field(default_factory=dict)
     grants: dict[GrantKey, list[str]] = field(default_factory=dict)
     knp_categories: dict[str, str] = field(default_factory=dict)
+    # (party kind, code) -> the IIKs the party held, with when (for register rows).
+    accounts: dict[tuple[str, str], list[tuple[str, Holder]]] = field(default_factory=dict)
+
+    def paid_from(self, party_kind: str, party: str | None, day: dt.date) -> str | None:
+        """The one account the party paid from on ``day``; None if it had none or several."""
+        held = [iik for iik, h in self.accounts.get((party_kind, party or ""), ()) if h.covers(day)]
+        return held[0] if len(held) == 1 else None
 
     def holder(self, iik: str | None, day: dt.date | None) -> Holder | None:
         if iik is None or day is None:
@@ -245,6 +252,26 @@ def plan_register(register: Register, directory: Directory) -> list[Line]:
     return lines
 
 
+def payers_of_register(register: Register) -> set[tuple[str, str]]:
+    """The parties whose accounts register rows were paid from."""
+    kind = {"disbursements": "donor", "expenditures": "school", "operating-costs": "donor"}
+    who = kind.get(register.kind)
+    if who is None:
+        return set()
+    return {(who, r.values[who]) for r in register.rows if who in r.values}
+
+
+def _row_key(kind: str, directory: Directory, line: Line, v: dict[str, Any], *more: object) -> str:
+    """The payment's key at the bank when the payer's account is known, so the statement
+    that shows the same payment replays it; else a key from the register's own fields."""
+    payer = "school" if kind == "expenditures" else "donor"
+    assert line.value_date is not None
+    iik = directory.paid_from(payer, v.get(payer), line.value_date)
+    if iik is not None:
+        return bank_key(iik, line.number, line.value_date, line.amount, line.currency)
+    return bank_key(_ACTION[kind], *more, line.number, line.value_date, line.amount)
+
+
 def _row(kind: str, row: Row, directory: Directory) -> Line:
     v = row.values
     action = _ACTION[kind]
@@ -261,16 +288,16 @@ def _row(kind: str, row: Row, directory: Directory) -> Line:
         grant = v.get("grant_id") or _grant_for(line, directory, v["donor"], v["school"])
         if grant is None:
             return line
-        key = bank_key("disbursement", grant, line.number, line.value_date, amount)
+        key = _row_key(kind, directory, line, v, grant)
         body = {**money, "amount": amount, "payment_reference": line.number}
         return _ready(line, action, f"/v1/grants/{grant}/disbursements", key, body)
     if kind == "expenditures":
-        key = bank_key("expenditure", v["school"], line.number, line.value_date, amount)
+        key = _row_key(kind, directory, line, v, v["school"])
         body = {**money, "amount": amount, "category": v["category"], "reference": line.number,
                 "description": v.get("description", "")}  # fmt: skip
         return _ready(line, action, f"/v1/schools/{v['school']}/expenditures", key, body)
     if kind == "operating-costs":
-        key = bank_key("operating-cost", v["donor"], line.number, line.value_date, amount)
+        key = _row_key(kind, directory, line, v, v["donor"])
         body = {**money, "amount": amount, "donor": v["donor"], "category": v["category"],
                 "programme": v.get("programme"), "reference": line.number,
                 "description": v.get("description", "")}  # fmt: skip
