@@ -11,7 +11,9 @@ LANGS = ("en", "ru", "kk")
 
 
 def example_row(kind: str) -> list[str]:
-    return [COLUMNS[name].example for name, _ in KINDS[kind]]
+    # An in-kind contribution goes to a school or a programme, not both.
+    blank = {"programme"} if kind == "in-kind" else set()
+    return ["" if name in blank else COLUMNS[name].example for name, _ in KINDS[kind]]
 
 
 def template_csv(kind: str, lang: str = "en") -> bytes:
