@@ -105,8 +105,9 @@ class ReverseEntry(Command):
     reason: Reason
     value_date: IsoDate | None = Field(
         default=None,
-        description="Date of the reversal; defaults to today in the programme's time zone "
-        "(Asia/Almaty).",
+        description="Date of the reversal, never before the value date of the entry it "
+        "reverses; defaults to today in the programme's time zone (Asia/Almaty), or to that "
+        "entry's value date when it is later.",
     )
 
 

@@ -29,6 +29,7 @@ from ledger.domain.errors import (
     InvalidValue,
     NotFound,
     NotReversible,
+    ReversalBeforeEntry,
     UnbalancedPosting,
     UnknownCurrency,
 )
@@ -687,7 +688,7 @@ class TestExpenditure:
         ]
         assert account.cash == {"KZT": 400, "USD": 70}
         assert account.entries[entry] == EntryState(
-            "expenditure", 600, "KZT", tuple(events[0].legs)
+            "expenditure", 600, "KZT", tuple(events[0].legs), value_date=DAY
         )
 
     def test_may_spend_all_cash_on_hand(self) -> None:
@@ -1090,6 +1091,39 @@ class TestReversal:
             reversed_(reversal)(owner)
         nothing_pending(owner)
         assert owner.entries[reversal].reversed_by is None
+
+    @pytest.mark.parametrize("kind", list(REVERSIBLE))
+    def test_a_reversal_is_never_dated_before_its_entry(self, kind: str) -> None:
+        entry = new_id()
+        owner, _ = owner_of(kind, entry)
+        assert owner.entry_value_date(entry) == DAY
+        before = _balances(owner)
+        with pytest.raises(ReversalBeforeEntry, match=DAY.isoformat()):
+            owner.reverse(
+                entry_id=entry, reversal_entry_id=new_id(),
+                value_date=DAY - dt.timedelta(days=1), reason="wrong", **META,
+            )  # fmt: skip
+        nothing_pending(owner)
+        assert _balances(owner) == before and owner.entries[entry].reversed_by is None
+        # The same day is fine, and the reversal's own state carries its date.
+        reversal = new_id()
+        owner.reverse(
+            entry_id=entry, reversal_entry_id=reversal, value_date=DAY, reason="wrong", **META
+        )
+        assert owner.entries[reversal].value_date == DAY
+
+    def test_an_entry_state_without_its_date_takes_the_recorded_one(self) -> None:
+        """State restored from a snapshot older than entry dates: the application hands
+        in the date its recording event carries."""
+        entry = new_id()
+        owner, _ = owner_of("expenditure", entry)
+        owner.entries[entry].value_date = None
+        with pytest.raises(ReversalBeforeEntry):
+            owner.reverse(
+                entry_id=entry, reversal_entry_id=new_id(), value_date=DAY - dt.timedelta(1),
+                reason="wrong", recorded_value_date=DAY, **META,
+            )  # fmt: skip
+        nothing_pending(owner)
 
     @pytest.mark.parametrize(
         "standing",

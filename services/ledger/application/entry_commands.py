@@ -107,7 +107,8 @@ class ContributeInKind(Command):
 
 @dataclass(frozen=True)
 class ReverseEntry(Command):
-    """Reverse an entry; ``value_date=None`` dates the reversal today in the programme's zone."""
+    """Reverse an entry; ``value_date=None`` dates the reversal today in the programme's
+    zone (or on the entry's own value date, if that is later)."""
 
     command_name = "reverse_entry"
     result_type = Reversed
@@ -118,17 +119,21 @@ class ReverseEntry(Command):
 
     def decide(self, app: LedgerCore, uow: UnitOfWork) -> Reversed:
         meta = uow.ctx.meta()
-        dated = self.value_date or app.periods.today()
-        uow.check_open(dated, "a reversal")
         locator = uow.get(EntryLocator, self.entry_id, f"entry {self.entry_id}")
         owner_type = OWNER_TYPES[locator.owner_type]
         owner = uow.get(owner_type, locator.owner_id, "entry owner", target=True)
+        entry_date = _entry_value_date(app, owner, str(self.entry_id))
+        # Today, unless the entry itself is dated later (within the horizon): a reversal
+        # is never dated before what it reverses.
+        dated = self.value_date or max(app.periods.today(), entry_date or dt.date.min)
+        uow.check_open(dated, "a reversal")
         reversal_id = str(uuid4())
         reversed_entry = owner.reverse(
             entry_id=str(self.entry_id),
             reversal_entry_id=reversal_id,
             value_date=dated,
             reason=self.reason,
+            recorded_value_date=entry_date,
             **meta,
         )
         uow.add(owner)
@@ -144,6 +149,19 @@ class ReverseEntry(Command):
         reverses = str(self.entry_id)
         uow.add(new_locator(reversal_id, "reversal", owner, reverses=reverses, **meta))
         return Reversed(entry_id=reversal_id, reverses=reverses)
+
+
+def _entry_value_date(app: LedgerCore, owner: EntryOwner, entry_id: str) -> dt.date | None:
+    """The entry's value date: from the owner's state, else (state restored from a
+    snapshot older than entry value dates) from the event that recorded the entry."""
+    known = owner.entry_value_date(entry_id)
+    if known is not None or entry_id not in owner.entries:
+        return known
+    for event in app.events.get(owner.id, lte=owner.version):
+        if getattr(event, "entry_id", None) == entry_id:
+            found = getattr(event, "value_date", None)
+            return found if isinstance(found, dt.date) else None
+    return None
 
 
 class EntryCommands(LedgerCore):
@@ -229,6 +247,7 @@ class EntryCommands(LedgerCore):
     def reverse_entry(
         self, ctx: Context, *, entry_id: UUID, reason: str, value_date: dt.date | None = None
     ) -> Recorded:
-        """Reverse an entry; ``value_date=None``: today in the programme's zone."""
+        """Reverse an entry; ``value_date=None``: today in the programme's zone, or the
+        entry's own value date if later. Never dated before the entry it reverses."""
         command = ReverseEntry(entry_id=entry_id, reason=reason, value_date=value_date)
         return self._run_command(ctx, command)

@@ -153,7 +153,9 @@ class SchoolAccount(EntryOwner):
         idempotency_key: str,
     ) -> None:
         self.cash[currency] = self.cash_on_hand(currency) - amount
-        self.entries[entry_id] = EntryState("expenditure", amount, currency, legs_tuple(legs))
+        self.entries[entry_id] = EntryState(
+            "expenditure", amount, currency, legs_tuple(legs), value_date=value_date
+        )
 
     def _apply_reversal(self, entry: EntryState) -> None:
         self.cash[entry.currency] = self.cash_on_hand(entry.currency) + entry.amount

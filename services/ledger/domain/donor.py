@@ -141,7 +141,9 @@ class Donor(EntryOwner):
         actor: str,
         idempotency_key: str,
     ) -> None:
-        self.entries[entry_id] = EntryState("operating-cost", amount, currency, legs_tuple(legs))
+        self.entries[entry_id] = EntryState(
+            "operating-cost", amount, currency, legs_tuple(legs), value_date=value_date
+        )
 
     # -- in-kind contributions ------------------------------------------------------
 
@@ -197,6 +199,8 @@ class Donor(EntryOwner):
         actor: str,
         idempotency_key: str,
     ) -> None:
-        self.entries[entry_id] = EntryState("in-kind", fair_value, currency, legs_tuple(legs))
+        self.entries[entry_id] = EntryState(
+            "in-kind", fair_value, currency, legs_tuple(legs), value_date=value_date
+        )
 
     # -- reversal -------------------------------------------------------------------
