@@ -4,6 +4,8 @@ exports and the journal alike; what names nothing still follows the attribution 
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -86,6 +88,15 @@ def test_named_sources_count_under_their_programme(
     ) == ("alpha", alpha_grant)
     plain_entry = by_id[from_plain["entry_id"]]
     assert (plain_entry["programme"], plain_entry["from_grant"]) == ("unattributed", plain)
+    # The auditor's exports carry the named grant too: a CSV column, a journal tag.
+    params = {"min_position": at}
+    rows = list(
+        csv.DictReader(io.StringIO(client.get("/v1/exports/journal.csv", params=params).text))
+    )
+    assert {r["from_grant"] for r in rows if r["entry_id"] == from_alpha["entry_id"]} == {
+        alpha_grant
+    }
+    assert f"; from_grant: {plain}" in client.get("/v1/exports/journal", params=params).text
 
 
 def test_a_source_that_does_not_fit_records_nothing(
