@@ -97,6 +97,16 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/exports/donors.csv"): AUDIT,
     ("GET", "/v1/exports/iati"): AUDIT,
     ("GET", "/v1/exports/360giving"): AUDIT,
+    # -- the web console (its session cookie carries the same tokens) -------------------
+    # Each page asks the API for what it shows with the person's token, so these rows
+    # decide which pages a role is offered; the API's own rows still decide every call.
+    ("GET", "/console"): PUBLIC,
+    ("GET", "/console/static"): PUBLIC,
+    ("GET", "/console/sign-in"): PUBLIC,
+    ("POST", "/console/sign-in"): PUBLIC,  # development only; refused in production
+    ("POST", "/console/sign-out"): PUBLIC,
+    ("GET", "/console/language/{code}"): PUBLIC,
+    ("GET", "/console/"): READ_SUMMARY,
 }
 
 
