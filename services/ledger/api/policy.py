@@ -107,6 +107,23 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/console/sign-out"): PUBLIC,
     ("GET", "/console/language/{code}"): PUBLIC,
     ("GET", "/console/"): READ_SUMMARY,
+    ("GET", "/console/schools"): READ_SUMMARY,
+    ("GET", "/console/schools/{code}"): READ_SUMMARY,
+    ("POST", "/console/schools/{code}/expenditures"): RECORD,
+    ("GET", "/console/grants"): READ_DETAIL,
+    ("GET", "/console/grants/{grant_id}"): READ_DETAIL,
+    ("POST", "/console/grants/{grant_id}/disbursements"): RECORD,
+    ("GET", "/console/record"): RECORD,
+    ("POST", "/console/record/operating-costs"): RECORD,
+    ("POST", "/console/record/in-kind"): RECORD,
+    ("GET", "/console/approvals"): APPROVE | AUDIT | RECORD,
+    ("POST", "/console/approvals/{entry_id}"): APPROVE,
+    ("GET", "/console/journal"): READ_DETAIL,
+    ("GET", "/console/journal/{position}"): READ_DETAIL,
+    ("POST", "/console/journal/{position}/reversal"): RECORD,
+    ("GET", "/console/audit"): AUDIT,
+    ("POST", "/console/audit/verify"): AUDIT,
+    ("GET", "/console/exports/{name}"): AUDIT,
 }
 
 

@@ -9,20 +9,31 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from ledger.api.auth import TokenVerifier
 from ledger.infrastructure.settings import Settings
-from server.console import overview, signin
+from server.console import approvals, audit, grants, journal, overview, record, schools, signin
+from server.console.client import ApiRefused
 from server.console.gate import ConsoleGate
-from server.console.render import error_page
+from server.console.render import error_page, page
 from server.console.session import PREFIX
 from server.console.signin import ConsoleConfig
 
 STATIC = Path(__file__).parent / "static"
 
-ROUTERS: tuple[APIRouter, ...] = (signin.router, overview.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    signin.router,
+    overview.router,
+    schools.router,
+    grants.router,
+    record.router,
+    approvals.router,
+    journal.router,
+    audit.router,
+)
 
 
 def mount(app: FastAPI) -> None:
@@ -41,9 +52,17 @@ def install(app: FastAPI, settings: Settings, verifier: TokenVerifier) -> None:
         zone=settings.timezone,
     )
     app.state.console_zone = settings.timezone
+    app.add_exception_handler(ApiRefused, _refused)
     app.add_middleware(
         ConsoleGate,
         max_body_bytes=settings.max_body_bytes,
         error_page=error_page,
         secure=settings.env == "production",
     )
+
+
+async def _refused(request: Request, exc: Exception) -> Response:
+    """A read the page needed was refused (an unknown school, a role the page lacks)."""
+    assert isinstance(exc, ApiRefused)
+    problem = exc.problem
+    return page(request, "error.html", problem.status, title=problem.title, detail=problem.detail)

@@ -89,11 +89,21 @@ class Api:
 
     async def get(self, path: str, params: Any = None) -> Any:
         """The body of a successful read, else ApiRefused."""
+        if isinstance(params, dict):
+            params = {k: v for k, v in params.items() if v is not None}
         async with self._client() as client:
             response = await client.get(path, params=params)
         if response.status_code >= 400:
             raise ApiRefused(Problem.of(response))
         return response.json()
+
+    async def raw(self, path: str) -> tuple[bytes, str]:
+        """A read's bytes and media type (an export), else ApiRefused."""
+        async with self._client() as client:
+            response = await client.get(path)
+        if response.status_code >= 400:
+            raise ApiRefused(Problem.of(response))
+        return response.content, response.headers.get("content-type", "application/octet-stream")
 
     async def maybe(self, path: str, params: Any = None) -> Any:
         """A read the person's roles may not allow: None when refused (403)."""

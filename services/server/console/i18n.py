@@ -142,3 +142,23 @@ def moment(value: dt.datetime | str | None, language: str, zone: str) -> str:
         value = value.replace(tzinfo=dt.UTC)
     local = value.astimezone(ZoneInfo(zone))
     return f"{date(local.date(), language)} {local:%H:%M}"
+
+
+# Values the API answers with that a page shows in words: entry kinds, grant and approval
+# statuses. Marked here so the catalogues carry them.
+VOCABULARY = (
+    N_("commitment"),
+    N_("disbursement"),
+    N_("reduction"),
+    N_("expenditure"),
+    N_("operating-cost"),
+    N_("in-kind"),
+    N_("reversal"),
+    N_("open"),
+    N_("fully-disbursed"),
+    N_("cancelled"),
+    N_("pending"),
+    N_("approved"),
+    N_("rejected"),
+    N_("expired"),
+)
