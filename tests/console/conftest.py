@@ -167,3 +167,18 @@ def person(browser: Any, served: Served) -> Iterator[Callable[..., Person]]:
 def screenshot(page: Any, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture(scope="session")
+def english_messages() -> list[str]:
+    """Message ids a Russian or Kazakh page must not show: those translated differently."""
+    from babel.messages.pofile import read_po
+
+    folder = Path(__file__).resolve().parents[2] / "services/server/console/locale"
+    with (folder / "ru/LC_MESSAGES/messages.po").open("rb") as f:
+        catalogue = read_po(f)
+    return [
+        str(m.id)
+        for m in catalogue
+        if m.id and m.string and m.string != m.id and "%(" not in str(m.id) and len(str(m.id)) > 2
+    ]

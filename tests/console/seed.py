@@ -27,15 +27,15 @@ def seed(post: Post) -> dict[str, str]:
     """Donors, a programme, three schools, two grants, spending; the grant ids by school."""
     post("/v1/donors", {"code": FUND, "name": "Qazaqstan halqyna", "kind": "fund"})
     post("/v1/donors", {"code": "aitas", "name": "AITAS", "kind": "holding"})
-    nis = {"code": "nis", "name": "Nazarbayev Intellectual Schools", "kind": "network"}
+    nis = {"code": "nis", "name": "Назарбаев Интеллектуальные школы", "kind": "network"}
     post("/v1/donors", nis)
-    post("/v1/programmes", {"code": "hub-schools", "name": "Hub schools 2022-2025"})
+    post("/v1/programmes", {"code": "hub-schools", "name": "Опорные школы 2022-2025"})
     schools = [
         {"code": HUB, "name": HUB_NAME, "school_type": "hub", "region": "aktobe",
          "district": "Khromtau"},
-        {"code": OTHER_HUB, "name": "Talgar hub school", "school_type": "hub",
+        {"code": OTHER_HUB, "name": "Талгарская опорная школа", "school_type": "hub",
          "region": "almaty", "district": "Talgar"},
-        {"code": SMALL, "name": "Small school of Khromtau", "school_type": "small",
+        {"code": SMALL, "name": "Малокомплектная школа Хромтау", "school_type": "small",
          "region": "aktobe", "district": "Khromtau", "hub": HUB},
     ]  # fmt: skip
     for school in schools:
