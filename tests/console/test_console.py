@@ -52,7 +52,9 @@ def sign_in(client: TestClient, subject: str = "alice", roles: tuple[str, ...] =
 
 
 def test_a_page_without_a_session_leads_to_sign_in(console: TestClient) -> None:
-    answer = console.get("/console/schools", follow_redirects=False)
+    answer = console.get(
+        "/console/schools", headers={"Accept": "text/html"}, follow_redirects=False
+    )
     assert answer.status_code == 303
     assert answer.headers["location"] == "/console/sign-in?next=/console/schools"
 
@@ -71,10 +73,31 @@ def test_sign_in_sets_a_strict_http_only_cookie_that_ends_with_the_token(
     assert console.get("/console/").status_code == 200
 
 
-def test_a_bearer_header_does_not_open_the_console(console: TestClient) -> None:
-    headers = {"Authorization": f"Bearer {token()}"}
-    answer = console.get("/console/", headers=headers, follow_redirects=False)
-    assert answer.status_code == 303
+def test_a_program_with_a_bearer_token_gets_pages_and_the_api_s_own_refusals(
+    console: TestClient,
+) -> None:
+    viewer = {"Authorization": f"Bearer {token('vera', ['viewer'])}"}
+    assert console.get("/console/", headers=viewer).status_code == 200
+    refused = console.get("/console/journal", headers=viewer)
+    assert refused.status_code == 403
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    anonymous = console.get("/console/journal")
+    assert anonymous.status_code == 401
+    assert anonymous.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_a_session_cookie_outweighs_a_bearer_header(console: TestClient) -> None:
+    sign_in(console, "vera", ("viewer",))
+    everything = {"Authorization": f"Bearer {token()}", "Accept": "text/html"}
+    assert console.get("/console/journal", headers=everything).status_code == 403
+
+
+def test_an_expired_sign_in_form_is_shown_again(console: TestClient) -> None:
+    answer = console.post(
+        "/console/sign-in", data={"subject": "alice", "role": "officer", "csrf": "0" * 64}
+    )
+    assert answer.status_code == 400
+    assert "ledger_console=" not in answer.headers.get("set-cookie", "")
 
 
 def test_a_form_without_its_csrf_token_is_refused_and_records_nothing(
@@ -87,6 +110,7 @@ def test_a_form_without_its_csrf_token_is_refused_and_records_nothing(
     for sent in (form, {**form, "csrf": "0" * 64}):
         answer = console.post(f"/console/schools/{HUB}/expenditures", data=sent)
         assert answer.status_code == 403
+        assert "Форма отклонена" in answer.text  # Russian unless the person chose otherwise
         assert "text/html" in answer.headers["content-type"]
     after = console.get("/v1/journal", headers={"Authorization": f"Bearer {token()}"}).json()
     assert len(after["entries"]) == len(before["entries"])

@@ -100,7 +100,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     # -- the web console (its session cookie carries the same tokens) -------------------
     # Each page asks the API for what it shows with the person's token, so these rows
     # decide which pages a role is offered; the API's own rows still decide every call.
-    ("GET", "/console"): PUBLIC,
+    ("GET", "/console"): READ_SUMMARY,  # on to the overview
     ("GET", "/console/static"): PUBLIC,
     ("GET", "/console/sign-in"): PUBLIC,
     ("POST", "/console/sign-in"): PUBLIC,  # development only; refused in production

@@ -23,6 +23,9 @@ from server.console.i18n import N_
 from server.console.session import CSRF_FIELD, PREFIX, SESSION_COOKIE, csrf_ok
 
 FORM = b"application/x-www-form-urlencoded"
+_BODY_HEADERS = (b"content-type", b"content-length")
+# Set on a form post's scope: whether its CSRF token matched the browser's cookie.
+CSRF_CHECKED = "console.csrf"
 # Every console answer: no script but the package's own, no framing, no referrer abroad.
 SECURITY_HEADERS = [
     (
@@ -75,46 +78,48 @@ class ConsoleGate:
             await self.app(scope, receive, send)
             return
         cookies = cookie_parser((_header(scope, b"cookie") or b"").decode("latin-1"))
-        headers = [(k, v) for k, v in scope["headers"] if k != b"authorization"]
         token = cookies.get(SESSION_COOKIE)
         if token:
+            # A browser's session: the cookie is the credential, whatever header came along.
+            headers = [(k, v) for k, v in scope["headers"] if k != b"authorization"]
             headers.append((b"authorization", b"Bearer " + token.encode("latin-1", "replace")))
-        scope["headers"] = headers
+            scope["headers"] = headers
+        # Pages for people, the API's own answers for a program that brought its token.
+        browser = bool(token) or b"text/html" in (_header(scope, b"accept") or b"")
         send = _with_security_headers(send)
-        if scope["method"] == "POST":
+        content_type = (_header(scope, b"content-type") or b"").split(b";")[0].strip().lower()
+        if scope["method"] == "POST" and (content_type == FORM or token):
+            if content_type != FORM:
+                # With a session, only the console's own forms are accepted.
+                not_form = N_("Send the page's form.")
+                await self._page(scope, cookies, send, 415, N_("Not a form"), not_form)
+                return
             body = await self._body(receive)
             if body is None:
-                await self._page(
-                    scope, cookies, send, 413, N_("Too large"), N_("The form is too large.")
-                )
-                return
-            content_type = (_header(scope, b"content-type") or b"").split(b";")[0].strip()
-            if body and content_type.lower() != FORM:
-                await self._page(
-                    scope, cookies, send, 415, N_("Not a form"), N_("Send the page's form.")
-                )
+                too_large = N_("The form is too large.")
+                await self._page(scope, cookies, send, 413, N_("Too large"), too_large)
                 return
             fields = form_fields(body)
             sent = fields.pop(CSRF_FIELD, None)
-            if not csrf_ok(cookies, sent if isinstance(sent, str) else None):
+            valid = csrf_ok(cookies, sent if isinstance(sent, str) else None)
+            if token and not valid:
                 await self._page(
                     scope, cookies, send, 403, N_("Form refused"),
                     N_("The form's security token is missing or out of date. Reload the page "
                        "and send it again."),
                 )  # fmt: skip
                 return
+            # Sign-in (before any session) checks this itself, against its nonce cookie.
+            scope[CSRF_CHECKED] = valid
             data = json.dumps(fields).encode()
+            kept = [(k, v) for k, v in scope["headers"] if k not in _BODY_HEADERS]
             scope["headers"] = [
-                *[
-                    (k, v)
-                    for k, v in scope["headers"]
-                    if k not in (b"content-type", b"content-length")
-                ],
+                *kept,
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(data)).encode()),
             ]
             receive = _replay(data, receive)
-        await self.app(scope, receive, self._readable(scope, cookies, send))
+        await self.app(scope, receive, self._readable(scope, cookies, send) if browser else send)
 
     async def _body(self, receive: Receive) -> bytes | None:
         chunks: list[bytes] = []

@@ -20,6 +20,7 @@ from ledger.api.auth import ROLES, SUBJECT, Principal, TokenVerifier, Unauthenti
 from ledger.domain.idempotency import is_system_actor
 from ledger.infrastructure.keys import KeyMaterial, mint_token
 from server.console import i18n
+from server.console.gate import CSRF_CHECKED
 from server.console.i18n import N_
 from server.console.render import language_of, page
 from server.console.session import (
@@ -121,6 +122,10 @@ async def sign_in(request: Request) -> Response:
     if not cfg.dev_sign_in:
         return _sign_in_page(request, 403, error=translate("Development sign-in is off here."))
     form: dict[str, Any] = await request.json()
+    if request.scope.get(CSRF_CHECKED) is not True:
+        # An old or forged sign-in form: show a fresh one (no one is signed in by it).
+        expired = translate("The sign-in form expired; please sign in again.")
+        return _sign_in_page(request, 400, error=expired)
     subject = str(form.get("subject", "")).strip()
     chosen = form.get("role", [])
     roles = sorted({chosen} if isinstance(chosen, str) else set(chosen))
@@ -151,7 +156,7 @@ async def sign_out(request: Request) -> Response:
 
 @router.get("/language/{code}")
 async def choose_language(request: Request, code: str, next: Next = None) -> Response:
-    response = RedirectResponse(safe_next(next), status_code=303)
+    response = RedirectResponse(safe_next(next or PREFIX + "/sign-in"), status_code=303)
     if code in i18n.LANGUAGES:
         set_language(response, code, secure=config(request).secure_cookies)
     return response
