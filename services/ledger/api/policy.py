@@ -106,6 +106,8 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/console/sign-in"): PUBLIC,  # development only; refused in production
     ("POST", "/console/sign-out"): PUBLIC,
     ("GET", "/console/language/{code}"): PUBLIC,
+    ("GET", "/console/oidc/start"): PUBLIC,
+    ("GET", "/console/oidc/callback"): PUBLIC,
     ("GET", "/console/"): READ_SUMMARY,
     ("GET", "/console/schools"): READ_SUMMARY,
     ("GET", "/console/schools/{code}"): READ_SUMMARY,

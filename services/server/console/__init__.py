@@ -15,17 +15,28 @@ from fastapi.staticfiles import StaticFiles
 
 from ledger.api.auth import TokenVerifier
 from ledger.infrastructure.settings import Settings
-from server.console import approvals, audit, grants, journal, overview, record, schools, signin
+from server.console import (
+    approvals,
+    audit,
+    grants,
+    journal,
+    oidc,
+    overview,
+    record,
+    schools,
+    signin,
+)
 from server.console.client import ApiRefused
+from server.console.config import ConsoleConfig, OidcSettings
 from server.console.gate import ConsoleGate
 from server.console.render import error_page, page
 from server.console.session import PREFIX
-from server.console.signin import ConsoleConfig
 
 STATIC = Path(__file__).parent / "static"
 
 ROUTERS: tuple[APIRouter, ...] = (
     signin.router,
+    oidc.router,
     overview.router,
     schools.router,
     grants.router,
@@ -50,6 +61,7 @@ def install(app: FastAPI, settings: Settings, verifier: TokenVerifier) -> None:
         keys=verifier.keys,
         verifier=verifier,
         zone=settings.timezone,
+        oidc=OidcSettings(),
     )
     app.state.console_zone = settings.timezone
     app.add_exception_handler(ApiRefused, _refused)

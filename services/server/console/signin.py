@@ -9,17 +9,16 @@ session, so the console never holds a token the API would not accept.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Annotated, Any
 
-import jwt
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from ledger.api.auth import ROLES, SUBJECT, Principal, TokenVerifier, Unauthenticated
+from ledger.api.auth import ROLES, SUBJECT, Unauthenticated
 from ledger.domain.idempotency import is_system_actor
-from ledger.infrastructure.keys import KeyMaterial, mint_token
+from ledger.infrastructure.keys import mint_token
 from server.console import i18n
+from server.console.config import config, start_session
 from server.console.gate import CSRF_CHECKED
 from server.console.i18n import N_
 from server.console.render import language_of, page
@@ -31,7 +30,6 @@ from server.console.session import (
     safe_next,
     set_language,
     set_nonce,
-    set_session,
 )
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -45,38 +43,6 @@ ROLE_NAMES = {
     "auditor": N_("Auditor: reads everything"),
     "viewer": N_("Viewer: balances only"),
 }
-
-
-@dataclass(frozen=True)
-class ConsoleConfig:
-    """What the console needs from the settings, fixed when the app is built."""
-
-    production: bool
-    keys: KeyMaterial
-    verifier: TokenVerifier
-    zone: str
-    oidc_client_id: str | None = None
-
-    @property
-    def secure_cookies(self) -> bool:
-        return self.production
-
-    @property
-    def dev_sign_in(self) -> bool:
-        return not self.production and self.keys.secret is not None
-
-
-def config(request: Request) -> ConsoleConfig:
-    found: ConsoleConfig = request.app.state.console
-    return found
-
-
-def start_session(response: Response, cfg: ConsoleConfig, token: str) -> Principal:
-    """Verify the token as the API will, then keep it in the session cookie."""
-    principal = cfg.verifier.verify(token)
-    claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
-    set_session(response, token, float(claims["exp"]), secure=cfg.secure_cookies)
-    return principal
 
 
 @router.get("")
@@ -98,7 +64,7 @@ def _sign_in_page(request: Request, status: int = 200, **values: Any) -> Respons
         "sign_in.html",
         status=status,
         dev=cfg.dev_sign_in,
-        oidc=cfg.oidc_client_id is not None and cfg.keys.jwks_url is not None,
+        oidc=cfg.oidc_sign_in,
         next=safe_next(values.pop("next", None)),
         role_names=[(r, translate(label)) for r, label in ROLE_NAMES.items()],
         subject=values.pop("subject", ""),
@@ -141,7 +107,7 @@ async def sign_in(request: Request) -> Response:
     token = mint_token(cfg.keys, subject, roles, lifetime)
     response = RedirectResponse(safe_next(target), status_code=303)
     try:
-        start_session(response, cfg, token)
+        await start_session(response, cfg, token)
     except Unauthenticated as e:
         return _sign_in_page(request, 401, error=e.detail, subject=subject, chosen=roles)
     return response
