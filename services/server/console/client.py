@@ -84,7 +84,8 @@ class Api:
 
     def _client(self) -> httpx.AsyncClient:
         headers = {"authorization": self._auth} if self._auth else {}
-        transport = httpx.ASGITransport(app=self.request.app)
+        # An API failure comes back as its 500 problem (shown as a page), not as an exception.
+        transport = httpx.ASGITransport(app=self.request.app, raise_app_exceptions=False)
         return httpx.AsyncClient(transport=transport, base_url=BASE, headers=headers)
 
     async def get(self, path: str, params: Any = None) -> Any:
