@@ -235,3 +235,20 @@ def test_every_page_renders_in_each_language_with_nothing_left_untranslated(
         page.goto(f"{served.base}/console/journal")
         assert re.search(r"\b\d{2}\.\d{2}\.\d{4}\b", page.locator("table").inner_text())
     only_this_origin(someone, served)
+
+
+def test_the_keyboard_reaches_the_menu_and_a_search(person: Any, served: Served) -> None:
+    page = person("alice", ("officer",)).page
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent.trim()") == "Skip to content"
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent.trim()") == "Schools":
+            break
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{served.base}/console/schools")
+    page.get_by_label("Name or code").focus()
+    page.keyboard.type("talgar")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*q=talgar.*"))
+    assert page.get_by_role("link", name="Талгарская опорная школа").count() == 1
