@@ -63,7 +63,6 @@ def install(app: FastAPI, settings: Settings, verifier: TokenVerifier) -> None:
         zone=settings.timezone,
         oidc=OidcSettings(),
     )
-    app.state.console_zone = settings.timezone
     app.add_exception_handler(ApiRefused, _refused)
     app.add_middleware(
         ConsoleGate,

@@ -88,7 +88,7 @@ def _context(scope: Scope, cookies: dict[str, str], language: str, zone: str) ->
 
 def page(request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
     language = language_of(request)
-    zone = getattr(request.app.state, "console_zone", "Asia/Almaty")
+    zone = request.app.state.console.zone
     context = _context(request.scope, dict(request.cookies), language, zone)
     context.update(values)
     html = environment(language).get_template(template).render(context)
@@ -99,7 +99,9 @@ async def error_page(
     scope: Scope, cookies: dict[str, str], status: int, title: str, detail: str
 ) -> bytes:
     """The page the gate answers with when it (or the API's guards) refuse a request."""
-    language = i18n.pick_language(cookies.get(LANGUAGE_COOKIE), None)
-    context = _context(scope, cookies, language, "Asia/Almaty")
+    accept = dict(scope.get("headers", [])).get(b"accept-language", b"").decode("latin-1")
+    language = i18n.pick_language(cookies.get(LANGUAGE_COOKIE), accept)
+    # An error page shows no recorded times: any zone does.
+    context = _context(scope, cookies, language, "UTC")
     context.update(status=status, title=title, detail=detail)
     return environment(language).get_template("error.html").render(context).encode()

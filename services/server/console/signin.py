@@ -25,6 +25,7 @@ from server.console.render import language_of, page
 from server.console.session import (
     NONCE_COOKIE,
     PREFIX,
+    SESSION_COOKIE,
     clear_session,
     new_nonce,
     safe_next,
@@ -55,7 +56,7 @@ def _sign_in_page(request: Request, status: int = 200, **values: Any) -> Respons
     translate = i18n.translations(language_of(request)).gettext
     nonce = request.cookies.get(NONCE_COOKIE)
     fresh = None
-    if nonce is None and not request.cookies.get("ledger_console"):
+    if nonce is None and not request.cookies.get(SESSION_COOKIE):
         # The form's CSRF token needs a cookie to derive from before there is a session.
         fresh = nonce = new_nonce()
         request.cookies[NONCE_COOKIE] = nonce
