@@ -114,8 +114,10 @@ def browser() -> Iterator[Any]:
             pytest.fail(f"{CHROMIUM} is required under CI=true (apt-get install chromium)")
         pytest.skip(f"{CHROMIUM} missing: apt-get install chromium")
     with sync_playwright() as p:
-        # --no-sandbox: the tests run as root in containers, where Chromium's sandbox cannot.
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        # The tests run as root in containers: no sandbox there, and a small /dev/shm.
+        launched = p.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
         try:
             yield launched
         finally:

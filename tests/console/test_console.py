@@ -182,3 +182,70 @@ def test_every_message_is_translated_and_compiled(language: str) -> None:
         f"untranslated in {language}: {missing} (see the README's console section)"
     )
     assert mo == po, "messages.mo is older than messages.po: pybabel compile"
+
+
+def _form(client: TestClient, page: str, action: str) -> dict[str, str]:
+    """The hidden fields of the form posting to ``action`` on ``page``."""
+    html = client.get(page).text
+    form = html[html.index(f'action="{action}"') :]
+    form = form[: form.index("</form>")]
+    return dict(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', form))
+
+
+def test_operating_cost_in_kind_and_reversal_through_the_forms(console: TestClient) -> None:
+    sign_in(console, "alice", ("officer", "auditor"))
+    console.get("/console/language/en")
+    api = {"Authorization": f"Bearer {token()}"}
+    hidden = _form(console, "/console/record", "/console/record/operating-costs")
+    cost = {**hidden, "donor": "aitas", "programme": "", "amount": "1,250,000.75",
+            "category": "monitoring", "value_date": "2025-05-05", "reference": "MON-7",
+            "description": ""}  # fmt: skip
+    done = console.post("/console/record/operating-costs", data=cost, follow_redirects=False)
+    assert (done.status_code, done.headers["location"]) == (303, "/console/record?notice=recorded")
+    hidden = _form(console, "/console/record", "/console/record/in-kind")
+    gift = {**hidden, "donor": "nis", "kind": "teacher-training", "fair_value": "900,000",
+            "valuation_basis": "36 hours at 2,500 KZT for 10 teachers", "school": HUB,
+            "programme": "", "value_date": "2025-05-06", "teachers_trained": "10",
+            "hours": "36"}  # fmt: skip
+    done = console.post("/console/record/in-kind", data=gift, follow_redirects=False)
+    assert done.status_code == 303
+    journal = console.get("/v1/journal", headers=api).json()["entries"]
+    recorded = {
+        e["kind"]: e for e in journal if e["reference"] == "MON-7" or e["kind"] == "in-kind"
+    }
+    assert recorded["operating-cost"]["amount"] == 125_000_075
+    assert recorded["in-kind"]["quantities"] == {"teachers_trained": 10, "hours": 36}
+    position = recorded["operating-cost"]["position"]
+    page = f"/console/journal/{position}"
+    hidden = _form(console, page, f"{page}/reversal")
+    undo = {**hidden, "reason": "entered against the wrong donor", "value_date": ""}
+    done = console.post(f"{page}/reversal", data=undo, follow_redirects=False)
+    assert done.status_code == 303
+    assert "Reversed by" in console.get(page).text
+
+
+def test_a_refused_form_keeps_what_was_typed_and_names_the_field(console: TestClient) -> None:
+    sign_in(console, "alice", ("officer",))
+    console.get("/console/language/en")
+    hidden = _form(console, "/console/record", "/console/record/operating-costs")
+    cost = {**hidden, "donor": "aitas", "amount": "10", "category": "Not A Slug!",
+            "value_date": "2025-05-05", "reference": "MON-8"}  # fmt: skip
+    refused = console.post("/console/record/operating-costs", data=cost)
+    assert refused.status_code == 422
+    assert 'id="op-e-category"' in refused.text or "Not A Slug!" in refused.text
+    assert 'value="MON-8"' in refused.text
+    assert _form(console, "/console/record", "/console/record/operating-costs")["idempotency_key"]
+
+
+def test_an_auditor_verifies_the_digest(console: TestClient) -> None:
+    sign_in(console, "aude", ("auditor",))
+    console.get("/console/language/en")
+    api = {"Authorization": f"Bearer {token()}"}
+    digest = console.get("/v1/audit/digest", headers=api).json()
+    hidden = _form(console, "/console/audit", "/console/audit/verify")
+    sent = {**hidden, "position": str(digest["position"]), "hash": digest["hash"]}
+    report = console.post("/console/audit/verify", data=sent)
+    assert "History is intact." in report.text and "The digest matches." in report.text
+    download = console.get("/console/exports/journal.csv")
+    assert download.status_code == 200
+    assert download.headers["content-disposition"] == 'attachment; filename="journal.csv"'
