@@ -248,4 +248,8 @@ def test_an_auditor_verifies_the_digest(console: TestClient) -> None:
     assert "History is intact." in report.text and "The digest matches." in report.text
     download = console.get("/console/exports/journal.csv")
     assert download.status_code == 200
-    assert download.headers["content-disposition"] == 'attachment; filename="journal.csv"'
+    assert download.headers["content-disposition"].startswith("attachment; filename=")
+    assert download.text.count("\n") > 5  # streamed through whole
+    console.cookies.clear()
+    viewer = {"Authorization": f"Bearer {token('vera', ['viewer'])}"}
+    assert console.get("/console/exports/journal.csv", headers=viewer).status_code == 403

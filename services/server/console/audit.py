@@ -82,9 +82,4 @@ async def download(
     request: Request, name: Annotated[ExportName, Path(description="Export file name.")]
 ) -> Response:
     """The API's export as a download (read through the API with the person's token)."""
-    data, media_type = await Api(request).raw(EXPORTS[name])
-    return Response(
-        data,
-        media_type=media_type,
-        headers={"content-disposition": f'attachment; filename="{name}"'},
-    )
+    return Api(request).download(EXPORTS[name], name)

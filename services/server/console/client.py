@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 from fastapi import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger.api.access import PRINCIPAL
 from ledger.api.auth import Principal
@@ -70,6 +72,27 @@ class Answer:
     headers: httpx.Headers
 
 
+class _Forwarded(Response):
+    """Answers with whatever the app answers ``scope`` with, as a download (the export's
+    own file name if it gives one)."""
+
+    def __init__(self, app: ASGIApp, scope: Scope, filename: str) -> None:
+        super().__init__()
+        self._app, self._scope, self._filename = app, scope, filename
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def named(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 200:
+                headers = list(message.get("headers", []))
+                if not any(k == b"content-disposition" for k, _ in headers):
+                    disposition = f'attachment; filename="{self._filename}"'.encode()
+                    headers.append((b"content-disposition", disposition))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self._app(self._scope, receive, named)
+
+
 class Api:
     """The API as the person signed in to this request may use it."""
 
@@ -98,13 +121,28 @@ class Api:
             raise ApiRefused(Problem.of(response))
         return response.json()
 
-    async def raw(self, path: str) -> tuple[bytes, str]:
-        """A read's bytes and media type (an export), else ApiRefused."""
-        async with self._client() as client:
-            response = await client.get(path)
-        if response.status_code >= 400:
-            raise ApiRefused(Problem.of(response))
-        return response.content, response.headers.get("content-type", "application/octet-stream")
+    def download(self, path: str, filename: str) -> Response:
+        """A read streamed through as it is produced (an export), as an attachment.
+
+        The request is handed to the app again under the API's path, so the export's own
+        route, access rule and streaming answer it; a refusal comes back as its problem.
+        """
+        scope = {
+            key: value
+            for key, value in self.request.scope.items()
+            if key not in ("route", "endpoint", "path_params", "router")
+        }
+        scope.update(
+            method="GET",
+            path=path,
+            raw_path=path.encode(),
+            query_string=b"",
+            headers=[
+                (b"authorization", self._auth.encode("latin-1")),
+                (b"accept", b"*/*"),
+            ],
+        )
+        return _Forwarded(self.request.app, scope, filename)
 
     async def maybe(self, path: str, params: Any = None) -> Any:
         """A read the person's roles may not allow: None when refused (403)."""
