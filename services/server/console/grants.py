@@ -61,7 +61,7 @@ async def _grant_page(
         "grant.html",
         status=status if status >= 400 else 200,
         grant=grant,
-        entries=None if journal is None else list(reversed(journal["entries"])),
+        entries=None if journal is None else journal["entries"],
         form=form or FormState(),
         notice=notice,
     )

@@ -76,7 +76,7 @@ async def _school_page(
         status=status if status >= 400 else 200,
         school=balance,
         grants=None if grants is None else grants["grants"],
-        entries=None if journal is None else list(reversed(journal["entries"])),
+        entries=None if journal is None else journal["entries"],
         charts=charts,
         form=form or FormState(),
         categories=SPENDING_CATEGORIES,
