@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 ROW_HEIGHT = 22
 BAR_HEIGHT = 8
-LABEL_WIDTH = 170
+LABEL_WIDTH = 230
 PLOT_WIDTH = 420
 # Series colours, told apart by a legend as well as by colour.
 COLOURS = ("#2f6db5", "#d08a1e", "#3f9b5b")
