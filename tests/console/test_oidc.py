@@ -161,3 +161,15 @@ def test_a_token_without_a_ledger_role_opens_nothing(
     back = production.get("/console/oidc/callback", params=_authorize(production, provider))
     assert back.status_code == 200  # signed in, but the policy table grants nothing
     assert production.get("/console/schools", headers={"Accept": "text/html"}).status_code == 403
+
+
+def test_a_token_too_large_for_a_cookie_is_explained_not_looped(
+    production: TestClient, provider: Provider
+) -> None:
+    provider.roles = [
+        "officer",
+        *(f"group-{i:04d}-of-a-very-large-organisation" for i in range(120)),
+    ]
+    back = production.get("/console/oidc/callback", params=_authorize(production, provider))
+    assert back.status_code == 401
+    assert "more than a browser cookie holds" in back.text

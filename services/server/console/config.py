@@ -12,9 +12,12 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.concurrency import run_in_threadpool
 
-from ledger.api.auth import Principal, TokenVerifier
+from ledger.api.auth import Principal, TokenVerifier, Unauthenticated
 from ledger.infrastructure.keys import KeyMaterial
 from server.console.session import set_session
+
+# Browsers keep a cookie of up to 4096 bytes, its name and attributes included.
+MAX_COOKIE_TOKEN_CHARS = 3900
 
 
 class OidcSettings(BaseSettings):
@@ -75,6 +78,14 @@ def config(request: Request) -> ConsoleConfig:
 
 async def start_session(response: Response, cfg: ConsoleConfig, token: str) -> Principal:
     """Verify the token as the API will, then keep it in the session cookie."""
+    if len(token) > MAX_COOKIE_TOKEN_CHARS:
+        # A browser silently drops a larger cookie: say so rather than loop back to sign-in.
+        msg = (
+            f"the token is {len(token)} characters, more than a browser cookie holds "
+            f"({MAX_COOKIE_TOKEN_CHARS}); ask the identity provider's administrator to trim "
+            "its claims for this client"
+        )
+        raise Unauthenticated(msg)
     if cfg.verifier.may_block:
         principal = await run_in_threadpool(cfg.verifier.verify, token)
     else:
