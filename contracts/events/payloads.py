@@ -77,6 +77,18 @@ class ExpenditureRecordedV1(Payload):
     description: str = Field(description="What was bought.")
 
 
+_FROM_GRANT = "The grant (to this school) the money came from, or null."
+_FROM_PROGRAMME = (
+    "The programme the entry counts under: the one named, or the named grant's; null when "
+    "neither was named (the attribution rule places it) or the named grant has none."
+)
+
+
+class ExpenditureRecordedV2(ExpenditureRecordedV1):
+    from_grant: str | None = Field(description=_FROM_GRANT)
+    from_programme: str | None = Field(description=_FROM_PROGRAMME)
+
+
 class OperatingCostCoveredV1(Payload):
     entry_id: str = Field(description=_ENTRY)
     amount: StrictInt = Field(description=_AMOUNT)
@@ -98,6 +110,11 @@ class InKindContributedV1(Payload):
     school: str | None = Field(description="Receiving school code, or null.")
     programme: str | None = Field(description="Receiving programme code, or null.")
     value_date: dt.date = Field(description="When the contribution was delivered.")
+
+
+class InKindContributedV2(InKindContributedV1):
+    from_grant: str | None = Field(description=_FROM_GRANT + " Only for a gift to a school.")
+    from_programme: str | None = Field(description=_FROM_PROGRAMME)
 
 
 class GrantCommittedV1(Payload):
@@ -304,9 +321,22 @@ CATALOGUE: tuple[PublicType, ...] = (
     _t("school-account.opened", 1, SchoolAccountOpenedV1, "A school's cash account opened."),
     _t("school-account.funds-received", 1, FundsMovedV1, "Cash arrived from a disbursement."),
     _t("school-account.funds-withdrawn", 1, FundsMovedV1, "Cash left by a disbursement reversal."),
-    _t("expenditure.recorded", 1, ExpenditureRecordedV1, "A school spent cash."),
+    _t("expenditure.recorded", 1, ExpenditureRecordedV1, "A school spent cash (superseded)."),
+    _t(
+        "expenditure.recorded",
+        2,
+        ExpenditureRecordedV2,
+        "A school spent cash, naming the grant or programme it came from, if it did.",
+    ),
     _t("operating-cost.covered", 1, OperatingCostCoveredV1, "A donor paid an operating cost."),
-    _t("in-kind.contributed", 1, InKindContributedV1, "A donor contributed in kind."),
+    _t("in-kind.contributed", 1, InKindContributedV1, "A donor contributed in kind (superseded)."),
+    _t(
+        "in-kind.contributed",
+        2,
+        InKindContributedV2,
+        "A donor contributed in kind, naming the grant or programme a gift to a school counts "
+        "under, if it did.",
+    ),
     _t("grant.committed", 1, GrantCommittedV1, "A donor committed a grant to a school."),
     _t("grant.disbursed", 1, GrantDisbursedV1, "Cash paid out against a grant."),
     _t("grant.reduced", 1, GrantReducedV1, "An undisbursed commitment reduced or cancelled."),

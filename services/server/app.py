@@ -35,7 +35,7 @@ from projections.exports import routes as exports_routes
 from projections.grant_lookup import open_grants
 from projections.observability.business import BusinessGauges
 from projections.observability.gauges import ProjectionGauges
-from server import probes
+from server import console, probes
 from server.bank_side import bank_side
 from server.bootstrap import System, build
 from server.deadline import RequestDeadline
@@ -113,7 +113,9 @@ def create_app(
         reconciliation_api.router,
     ):
         app.include_router(router)
+    console.mount(app)
     access.install(app, settings, verifier)  # strict JSON, body limit, access control
+    console.install(app, settings, verifier)  # the console's session, outside the guards
     # Added last, so outermost: they also see refusals made by the body limit.
     app.add_middleware(RequestDeadline, seconds=settings.request_deadline_seconds)
     app.add_middleware(RequestMetrics, metrics=metrics)

@@ -252,9 +252,11 @@ def _store_env(
             # timeout" is the pool's wait): with the database down it answers 503 soon
             # instead of queueing for the library's 30 s default.
             "POSTGRES_CONNECT_TIMEOUT": str(max(1, round(wait_seconds))),
-            # A connection the server closed (restart, failover) is found and replaced
-            # before a request uses it, and none outlives the recycle age.
-            "POSTGRES_PRE_PING": "y",
+            # No ping before each use: it costs a round trip on every commit of the
+            # sequencer. A connection the server closed (restart, failover) fails on
+            # use, the library retries the call on a fresh one (and a write that may
+            # have landed is re-decided under its idempotency key), and none outlives
+            # the recycle age.
             "POSTGRES_CONN_MAX_AGE": str(recycle_seconds),
             # Past this many queued requests the pool refuses at once (503).
             "POSTGRES_MAX_WAITING": str(max(16, 4 * pool_size)),
