@@ -25,3 +25,8 @@ def test_the_command_line_module_imports_no_command_s_dependencies() -> None:
     loaded = _loaded_after("import server.cli")
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
 
+
+def test_replay_s_imports_leave_the_read_store_and_server_out() -> None:
+    loaded = _loaded_after("import server.cli, server.bootstrap, projections.replay")
+    assert "ledger" in loaded
+    assert not loaded & {"uvicorn", "fastapi", "sqlalchemy", "prometheus_client"}
