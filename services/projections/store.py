@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import Connection, Engine, create_engine, event, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.schema import CreateTable
 
 from projections.audit.tables import audit_metadata
 from projections.generations import drop_orphans, schema_lock_key
@@ -200,13 +201,29 @@ class ReadStore:
         self.engine.dispose()
 
 
-def create_generation(conn: Connection, generation: int) -> Tables:
+def create_generation(conn: Connection, generation: int, *, indexes: bool = True) -> Tables:
+    """A generation's empty tables at position 0.
+
+    ``indexes=False`` creates only the tables with their keys (all a replay looks rows
+    up by); ``create_indexes`` adds the rest once filled. Loading a whole log into
+    tables that are indexed already cost the database a third more work.
+    """
     tables = tables_for(generation)
     for table in tables.all():
         table.drop(conn, checkfirst=True)
-        table.create(conn)
+        if indexes:
+            table.create(conn)
+        else:
+            conn.execute(CreateTable(table))
     conn.execute(insert(tables.tracking).values(projection=PROJECTION_NAME, position=0))
     return tables
+
+
+def create_indexes(conn: Connection, generation: int) -> None:
+    """The secondary indexes of a generation made with ``indexes=False``."""
+    for table in tables_for(generation).all():
+        for index in table.indexes:
+            index.create(conn, checkfirst=True)
 
 
 def drop_generation(conn: Connection, generation: int) -> None:
