@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from eventsourcing.persistence import Notification
 
+from projections.allocation import fewer_collections
 from projections.audit.chainer import AuditChainer
 from projections.facts import IGNORED
 from projections.leader import Leadership
@@ -28,22 +27,6 @@ STANDBY_POLL_SECONDS = 1.0
 # verify): the commit, the tracking update and the running-balance upserts are paid
 # per batch, so ten times fewer of them; a few MB of rows in memory.
 REPLAY_BATCH_SIZE = 5000
-# Allocations between young-generation collections while replaying into a fresh
-# generation (the interpreter's default is 700). A batch keeps tens of thousands of
-# row dicts alive until its flush, and each collection walked them all again: a sixth
-# of a rebuild's CPU.
-REPLAY_GC_THRESHOLD = 10_000
-
-
-@contextlib.contextmanager
-def fewer_collections() -> Iterator[None]:
-    """Young collections at most every ``REPLAY_GC_THRESHOLD`` allocations, for a while."""
-    before = gc.get_threshold()
-    gc.set_threshold(max(before[0], REPLAY_GC_THRESHOLD), *before[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
 
 
 def topic_name(topic: str) -> str:

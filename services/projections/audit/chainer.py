@@ -11,19 +11,24 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from projections.allocation import fewer_collections
 from projections.audit import tables as at
 from projections.audit.chain import GENESIS, link
 from projections.audit.public import public_form
 from projections.audit.refs import Ref, event_refs, stream_refs
 from projections.bulk import bulk_insert
 from projections.log import EventLog
+from projections.moments import db_moment
 from projections.readahead import ReadAhead
 from projections.store import ReadStore
-from projections.writer import db_time
 
 # Events per transaction when catching up (a start, a backlog): the head look-up and
 # the commit are paid per batch; a few MB of rows in memory.
 CATCH_UP_BATCH_SIZE = 5000
+
+# Built once: json.dumps with options builds an encoder per call. Same output as before.
+_PAYLOAD = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
+_LEGS = json.JSONEncoder()
 
 
 def head(conn: Connection) -> tuple[int, bytes]:
@@ -75,6 +80,7 @@ class AuditChainer:
             rows: list[dict[str, Any]] = []
             ref_rows: list[dict[str, Any]] = []
             new_streams: list[dict[str, Any]] = []
+            dialect = conn.dialect.name
             for note in notes:
                 event = self.log.decode(note)
                 form = public_form(note.topic, event)
@@ -96,11 +102,11 @@ class AuditChainer:
                         "topic": note.topic,
                         "type": form.type.name,
                         "schema_version": form.type.version,
-                        "recorded_at": db_time(conn, event.timestamp),
+                        "recorded_at": db_moment(event.timestamp, dialect),
                         "actor": form.actor,
                         "idempotency_key": form.idempotency_key,
-                        "payload": json.dumps(form.payload, sort_keys=True, ensure_ascii=False),
-                        "legs": json.dumps(form.legs),
+                        "payload": _PAYLOAD.encode(form.payload),
+                        "legs": _LEGS.encode(form.legs) if form.legs else "[]",
                         "hash": previous.hex(),
                     }
                 )
@@ -113,7 +119,7 @@ class AuditChainer:
     def catch_up(self) -> int:
         """Chain everything not chained yet, in big batches, reading each next one ahead."""
         total = 0
-        with ReadAhead(self.log, self.catch_up_batch_size) as read:
+        with ReadAhead(self.log, self.catch_up_batch_size) as read, fewer_collections():
             while n := self.run_once(read):
                 total += n
         return total
