@@ -7,7 +7,9 @@ event store's synchronous recorder); the API reads through an async engine
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -134,6 +136,13 @@ class ReadStore:
             sync_args["options"] = f"-csearch_path={urls.schema}"
             async_args["server_settings"] = {"search_path": urls.schema}
         if urls.sync_url.startswith("postgresql"):
+            # The writer's commits do not wait for the WAL flush. Everything written here
+            # is derived from the event log, and each batch carries its tracking position
+            # in the same transaction: a database crash can lose only the last batches,
+            # position included, which the runner then applies again. The wait for the
+            # flush was most of a small batch's commit, and a batch per commit is lag.
+            options = sync_args.get("options", "")
+            sync_args["options"] = f"{options} -csynchronous_commit=off".strip()
             # A database that is down or restarting answers 503 within seconds, and a
             # connection it closed is noticed at checkout (pre-ping) instead of failing
             # the request that drew it.
@@ -199,6 +208,18 @@ class ReadStore:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+@contextlib.contextmanager
+def transaction(engine: Engine, connection: Connection | None = None) -> Iterator[Connection]:
+    """A transaction on ``connection`` if given (a caller running several on one checkout),
+    else on a connection of the engine's pool."""
+    if connection is None:
+        with engine.begin() as conn:
+            yield conn
+    else:
+        with connection.begin():
+            yield connection
 
 
 def create_generation(conn: Connection, generation: int, *, indexes: bool = True) -> Tables:
