@@ -236,7 +236,9 @@ def main() -> int:
             ("replay (in process)", lambda: replay_balances(log)),
             ("ledger replay --json", lambda: run_cli([LEDGER, "replay", "--json"], env)),
         ]
-        if cli_path is not None:
+        wanted = set(args.only.split(",")) if args.only else None
+        cli_wanted = wanted is None or any(w.startswith("ledger-cli") for w in wanted)
+        if cli_path is not None and cli_wanted:
             run_cli([LEDGER, "export", "journal", "-o", str(journal)], env)
             phases.append(
                 (
@@ -244,8 +246,7 @@ def main() -> int:
                     lambda: run_cli([cli_path, "-f", str(journal), "bal"], env),
                 )
             )
-        if args.only:
-            wanted = set(args.only.split(","))
+        if wanted is not None:
             phases = [p for p in phases if any(p[0].startswith(w) for w in wanted)]
         # Rounds interleave the phases, so a burst of load from elsewhere on a shared
         # machine hits every phase of a round, not one phase's every run.

@@ -244,7 +244,7 @@ def create_indexes(conn: Connection, generation: int) -> None:
     """The secondary indexes of a generation made with ``indexes=False``."""
     for table in tables_for(generation).all():
         for index in table.indexes:
-            index.create(conn, checkfirst=True)
+            index.create(conn)
 
 
 def drop_generation(conn: Connection, generation: int) -> None:
