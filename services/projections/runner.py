@@ -15,6 +15,7 @@ from projections.audit.chainer import AuditChainer, Batch
 from projections.facts import IGNORED
 from projections.leader import Leadership
 from projections.log import EventLog
+from projections.pipeline import PipelinedReplay
 from projections.readahead import ReadAhead
 from projections.store import ReadStore, active_generation, tracked_position, transaction
 from projections.tables import tables_for
@@ -102,18 +103,7 @@ class ProjectionRunner:
             if not notifications:
                 return 0
             applier = BatchApplier(conn, tables, self._facts.setdefault(gen, Facts()))
-            types = []
-            decoded: dict[int, object] = {}
-            for n in notifications:
-                name = topic_name(n.topic)
-                if name in IGNORED:
-                    # Two events in three (claims, locators, account openings): decoding
-                    # them was most of the decode cost, for nothing the read side keeps.
-                    types.append(name)
-                    continue
-                event = decoded[n.id] = self.log.decode(n)
-                types.append(type(event).__qualname__)
-                applier.apply(event, n.id)
+            types, decoded = self.apply_notes(applier, notifications)
             applier.flush(start, notifications[-1].id)
         if generation is None:  # the live read models, not a rebuild or verify replay
             self.position = notifications[-1].id
@@ -121,6 +111,25 @@ class ProjectionRunner:
             for callback in self.on_batch:
                 callback(types)
         return len(notifications)
+
+    def apply_notes(
+        self, applier: BatchApplier, notifications: list[Notification]
+    ) -> tuple[list[str], dict[int, object]]:
+        """Decode and apply a batch (nothing written yet): its event type names, and the
+        events decoded by position."""
+        types = []
+        decoded: dict[int, object] = {}
+        for n in notifications:
+            name = topic_name(n.topic)
+            if name in IGNORED:
+                # Two events in three (claims, locators, account openings): decoding
+                # them was most of the decode cost, for nothing the read side keeps.
+                types.append(name)
+                continue
+            event = decoded[n.id] = self.log.decode(n)
+            types.append(type(event).__qualname__)
+            applier.apply(event, n.id)
+        return types, decoded
 
     def forget(self, generation: int) -> None:
         """Drop what was learnt while replaying a generation (after dropping its tables)."""
@@ -135,8 +144,12 @@ class ProjectionRunner:
     ) -> int:
         if generation is None:
             return self._catch_up(generation, until, progress, None)
-        # A generation nobody follows yet: read the next page while applying this one.
+        # A generation nobody follows yet: read the next page while applying this one,
+        # and (PostgreSQL) write each batch while applying the next.
         with ReadAhead(self.log, self.replay_batch_size, until) as read, fewer_collections():
+            if self.store.engine.dialect.name == "postgresql":
+                facts = self._facts.setdefault(generation, Facts())
+                return PipelinedReplay(self, generation, facts).run(until, read, progress)
             return self._catch_up(generation, until, progress, read)
 
     def _catch_up(
