@@ -7,6 +7,7 @@ the streams learnt commit in one transaction; the newest row is the tracking pos
 from __future__ import annotations
 
 import json
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,50 +118,101 @@ class AuditChainer:
             if not notes:
                 self._head = (position, previous)
                 return 0
-            rows: list[dict[str, Any]] = []
-            ref_rows: list[dict[str, Any]] = []
-            new_streams: list[dict[str, Any]] = []
-            dialect = conn.dialect.name
-            for note in notes:
-                event = decoded[note.id] if note.id in decoded else self.log.decode(note)
-                form = public_form(note.topic, event)
-                stream_id = str(note.originator_id)
-                if note.originator_version == 1:
-                    learnt = stream_refs(form.type.name, stream_id, form.payload)
-                    self._streams[stream_id] = learnt
-                    new_streams.append({"stream_id": stream_id, "refs": json.dumps(learnt)})
-                refs = event_refs(form.payload, self._stream(conn, stream_id))
-                payload = form.payload
-                if payload.get("owner_type") == "Grant":  # an entry locator: the grant too
-                    refs.add(("grant", payload["owner_id"]))
-                previous = link(previous, note)
-                rows.append(
-                    {
-                        "position": note.id,
-                        "stream_id": stream_id,
-                        "stream_version": note.originator_version,
-                        "topic": note.topic,
-                        "type": form.type.name,
-                        "schema_version": form.type.version,
-                        "recorded_at": db_moment(event.timestamp, dialect),
-                        "actor": form.actor,
-                        "idempotency_key": form.idempotency_key,
-                        "payload": _PAYLOAD.encode(form.payload),
-                        "legs": _LEGS.encode(form.legs) if form.legs else "[]",
-                        "hash": previous.hex(),
-                    }
-                )
-                ref_rows += [{"kind": k, "ref": v, "position": note.id} for k, v in sorted(refs)]
-            bulk_insert(conn, at.events, rows)
-            bulk_insert(conn, at.refs, ref_rows)
-            bulk_insert(conn, at.streams, new_streams)
-        self._head = (notes[-1].id, previous)
+            built = self._build(conn, notes, decoded, previous)
+            _write(conn, built)
+        self._head = (notes[-1].id, built.previous)
         return len(notes)
 
+    def _build(
+        self, conn: Connection, notes: list[Notification], decoded: dict[int, Any], previous: bytes
+    ) -> Built:
+        """The rows chaining ``notes`` after the link ``previous`` (nothing written yet)."""
+        built = Built(previous)
+        dialect = conn.dialect.name
+        for note in notes:
+            event = decoded[note.id] if note.id in decoded else self.log.decode(note)
+            form = public_form(note.topic, event)
+            stream_id = str(note.originator_id)
+            if note.originator_version == 1:
+                learnt = stream_refs(form.type.name, stream_id, form.payload)
+                self._streams[stream_id] = learnt
+                built.streams.append({"stream_id": stream_id, "refs": json.dumps(learnt)})
+            refs = event_refs(form.payload, self._stream(conn, stream_id))
+            payload = form.payload
+            if payload.get("owner_type") == "Grant":  # an entry locator: the grant too
+                refs.add(("grant", payload["owner_id"]))
+            built.previous = link(built.previous, note)
+            built.events.append(
+                {
+                    "position": note.id,
+                    "stream_id": stream_id,
+                    "stream_version": note.originator_version,
+                    "topic": note.topic,
+                    "type": form.type.name,
+                    "schema_version": form.type.version,
+                    "recorded_at": db_moment(event.timestamp, dialect),
+                    "actor": form.actor,
+                    "idempotency_key": form.idempotency_key,
+                    "payload": _PAYLOAD.encode(form.payload),
+                    "legs": _LEGS.encode(form.legs) if form.legs else "[]",
+                    "hash": built.previous.hex(),
+                }
+            )
+            built.refs += [{"kind": k, "ref": v, "position": note.id} for k, v in sorted(refs)]
+        return built
+
     def catch_up(self) -> int:
-        """Chain everything not chained yet, in big batches, reading each next one ahead."""
-        total = 0
+        """Chain everything not chained yet, in big batches, reading each next one ahead
+        and (PostgreSQL) writing each batch while building the next."""
         with ReadAhead(self.log, self.catch_up_batch_size) as read, fewer_collections():
+            if self.store.engine.dialect.name == "postgresql":
+                return self._catch_up_pipelined(read)
+            total = 0
             while n := self.run_once(read):
                 total += n
+            return total
+
+    def _catch_up_pipelined(self, read: ReadAhead) -> int:
+        """One batch in flight: each still one transaction, committed in order. A stream
+        looked up in the table was learnt before this catch-up (one learnt since is in
+        memory), so building never needs to wait for the batch being written."""
+        self._head = None  # the catch-up reads the committed head; the live loop, after it
+        total = 0
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-writer")
+        in_flight: Future[None] | None = None
+        try:
+            with self.store.engine.connect() as lookups:
+                position, previous = head(lookups)
+                while notes := read.select(position + 1):
+                    built = self._build(lookups, notes, {}, previous)
+                    lookups.rollback()
+                    if in_flight is not None:
+                        in_flight.result()
+                    in_flight = writer.submit(self._commit, built)
+                    position, previous = notes[-1].id, built.previous
+                    total += len(notes)
+                if in_flight is not None:
+                    in_flight.result()
+        finally:
+            writer.shutdown(wait=True)
         return total
+
+    def _commit(self, built: Built) -> None:
+        with self.store.engine.begin() as conn:
+            _write(conn, built)
+
+
+@dataclass
+class Built:
+    """A batch's rows, and the chain's link after its last event."""
+
+    previous: bytes
+    events: list[dict[str, Any]] = field(default_factory=list)
+    refs: list[dict[str, Any]] = field(default_factory=list)
+    streams: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _write(conn: Connection, built: Built) -> None:
+    bulk_insert(conn, at.events, built.events)
+    bulk_insert(conn, at.refs, built.refs)
+    bulk_insert(conn, at.streams, built.streams)
