@@ -47,13 +47,20 @@ def _process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
+_conns: dict[str, psycopg.Connection[tuple[int, int]]] = {}
+
+
 def backend_cpu(database_url: str) -> dict[int, float]:
     """CPU seconds so far of each backend serving one of this process's connections."""
+    # One connection kept for every reading: the server's connections are shared with
+    # everything else on the machine.
+    conn = _conns.get(database_url)
+    if conn is None or conn.closed:
+        conn = _conns[database_url] = psycopg.connect(database_url, autocommit=True)
     ports = _socket_ports()
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT pid, client_port FROM pg_stat_activity WHERE client_port IS NOT NULL"
-        ).fetchall()
+    rows = conn.execute(
+        "SELECT pid, client_port FROM pg_stat_activity WHERE client_port IS NOT NULL"
+    ).fetchall()
     return {pid: _process_cpu(pid) for pid, port in rows if port in ports}
 
 
