@@ -52,7 +52,8 @@ def run_export(
 
     settings = settings_for(database_url)
     store = build_read_store(settings)
-    ledger = build_ledger(settings)
+    # Catching up reads the log with the next page read ahead: two connections.
+    ledger = build_ledger(settings, pool_size=2)
     try:
         runner = ProjectionRunner(ledger.event_log, store)
         if runner.leadership.try_acquire():
