@@ -16,6 +16,10 @@ from typing import Any
 from contracts.events.stored import BY_NAME, STORED_TYPES, StoredType
 from ledger.domain.registry import UNATTRIBUTED
 
+# One encoder for every entry's details: json.dumps with options builds a new one per
+# call, which was most of the cost of recording an entry row in a rebuild.
+_DETAILS = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
 # Events that change no balance and no registry row of the read side.
 IGNORED = frozenset(
     t.name for t in STORED_TYPES if t.entry is None and t.registry is None and t.pending is None
@@ -51,7 +55,7 @@ class EntryFacts:
         return self.legs[0][2]
 
     def details_json(self) -> str:
-        return json.dumps(self.details, sort_keys=True, separators=(",", ":"))
+        return _DETAILS.encode(self.details) if self.details else "{}"
 
 
 def event_name(event: object) -> str:
