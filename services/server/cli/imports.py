@@ -8,7 +8,6 @@ for a decision.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import getpass
 import uuid
@@ -88,6 +87,8 @@ def import_file(
                     return await open_grants(system.read_side, keys)
                 finally:
                     await system.store.async_engine.dispose()
+
+            import asyncio
 
             return asyncio.run(find())
 
@@ -201,6 +202,8 @@ def reconcile(
                 await system.store.async_engine.dispose()
 
         try:
+            import asyncio
+
             result = asyncio.run(build())
         except DomainError as e:
             typer.echo(e.detail, err=True)
