@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 from pydantic import SecretStr
 
-from bench.harness.core import VENV_BIN, log
+from bench.harness.core import ROOT, VENV_BIN, log
 from ledger.infrastructure.keys import load_key_material, mint_token
 from ledger.infrastructure.settings import Settings
 
@@ -69,6 +69,32 @@ def ledger_server(
     port = free_port()
     command = [str(VENV_BIN / "ledger"), "serve", "--database-url", url]
     command += ["--port", str(port), "--workers", str(workers)]
+    if (extra_env or {}).get("LEDGER_RUN_PROJECTIONS") == "false":
+        # `ledger serve` sets LEDGER_RUN_PROJECTIONS from its own flag, over the environment.
+        command.append("--no-projections")
+    with serving(command, port, logfile, extra_env, ready_path) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def standin_server(workers: int, logfile: Path) -> Iterator[Server]:
+    """The in-memory FastAPI stand-in (bench/standin.py), served as ``ledger serve`` is."""
+    port = free_port()
+    command = [str(VENV_BIN / "python"), "-m", "bench.standin", "--port", str(port)]
+    command += ["--workers", str(workers)]
+    with serving(command, port, logfile, None, f"/v1/donors/{DONOR}") as server:
+        yield server
+
+
+@contextlib.contextmanager
+def serving(
+    command: list[str],
+    port: int,
+    logfile: Path,
+    extra_env: dict[str, str] | None,
+    ready_path: str,
+) -> Iterator[Server]:
+    """Run ``command`` (a server on ``port``) as a process group until the block ends."""
     with logfile.open("wb") as out:
         # Its own session, so the uvicorn supervisor and its workers die as one group.
         proc = subprocess.Popen(
@@ -76,13 +102,17 @@ def ledger_server(
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            cwd=ROOT,
             env={**os.environ, "LEDGER_JWT_SECRET": SECRET, **(extra_env or {})},
         )
     base = f"http://127.0.0.1:{port}"
     try:
         began = time.monotonic()
         wait_ready(proc, base + ready_path, logfile)
-        log(f"ledger serve answering on {base} after {time.monotonic() - began:.1f}s")
+        log(
+            f"{Path(command[0]).name} {command[2]} answering on {base} after "
+            f"{time.monotonic() - began:.1f}s"
+        )
         yield Server(base, proc.pid)
     finally:
         stop_process_group(proc)

@@ -14,7 +14,7 @@ from server.cli.options import DatabaseUrl, settings_for
 from server.http_guard import PROTOCOL
 
 # The app factory uvicorn imports in each worker.
-APP_FACTORY = "server.app:create_app"
+APP_FACTORY = "server.app:create_served_app"
 
 
 def serve(
