@@ -210,3 +210,48 @@ def wait_projections(base: str, limit: float = 120.0, poll: float = 0.2) -> Catc
                     break
             time.sleep(poll)
     return CatchUp(first, round(time.monotonic() - began, 2), lag, error)
+
+
+# -- what a server process group uses ----------------------------------------------
+
+
+def group_pids(pgid: int) -> list[int]:
+    """The processes of a server's group: uvicorn's supervisor and its workers."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # field 5 of stat: the process group
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+def cpu_seconds(pgid: int) -> float:
+    """User + system CPU time used so far by every process of the group."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in group_pids(pgid):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def rss_mb(pgid: int) -> dict[int, float]:
+    """Resident memory (MB) of each process of the group, by pid."""
+    out = {}
+    for pid in group_pids(pgid):
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                out[pid] = int(line.split()[1]) / 1024
+    return out
