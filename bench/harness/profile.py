@@ -31,7 +31,7 @@ LAYERS: list[tuple[str, re.Pattern[str]]] = [
     ("pydantic", re.compile(r"pydantic|fastapi/_compat|request_body_to_args")),
     (
         "response serialisation",
-        re.compile(r"serialize_response|jsonable_encoder|responses\.py|json/encoder"),
+        re.compile(r"serialize_response|jsonable_encoder|responses\.py"),
     ),
     ("fastapi dependencies", re.compile(r"solve_dependencies|fastapi/dependencies|api/deps\.py")),
     (
