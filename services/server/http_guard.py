@@ -1,13 +1,13 @@
 """HTTP/1.1 connection limits of ``ledger serve`` itself (not only behind an ingress).
 
-uvicorn's httptools protocol (h11's is kept as an alternative), with three bounds
-they lack: request headers larger than ``http_max_header_bytes`` are refused with
-431; headers that have not arrived within ``http_header_timeout_seconds`` of a
-connection opening (or of the first byte of a kept-alive connection's next request),
-and a body that has not arrived within ``http_body_timeout_seconds`` of its headers,
-are refused with 408. The connection is closed after each refusal; idle keep-alive
-connections close after ``http_keep_alive_seconds`` (uvicorn's own timer). Every slow
-or oversized client therefore costs a bounded amount of memory and time.
+uvicorn's httptools protocol (llhttp, in C), with three bounds it lacks: request
+headers larger than ``http_max_header_bytes`` are refused with 431; headers that have
+not arrived within ``http_header_timeout_seconds`` of a connection opening (or of the
+first byte of a kept-alive connection's next request), and a body that has not
+arrived within ``http_body_timeout_seconds`` of its headers, are refused with 408.
+The connection is closed after each refusal; idle keep-alive connections close after
+``http_keep_alive_seconds`` (uvicorn's own timer). Every slow or oversized client
+therefore costs a bounded amount of memory and time.
 """
 
 from __future__ import annotations
@@ -18,15 +18,13 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import h11
-from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from contracts.problems import PROBLEM_TYPE_PREFIX
 from ledger.infrastructure.settings import Settings
 
 # The name ``ledger serve`` hands to uvicorn (a string, so each worker imports it).
-# httptools (llhttp, in C) parses a request in a fraction of h11's (pure Python) time.
+# httptools parses a request in a fraction of h11's (pure Python) time.
 PROTOCOL = "server.http_guard:GuardedHttpToolsProtocol"
 
 
@@ -68,7 +66,7 @@ def refusal(status: int, reason: str, code: str, title: str, detail: str) -> byt
 
 
 class _Guard:
-    """The timers and refusals both protocols share (mixed into uvicorn's protocol)."""
+    """The guard's timers and refusals (mixed into uvicorn's protocol)."""
 
     limits: HttpLimits
     loop: asyncio.AbstractEventLoop
@@ -195,49 +193,3 @@ class GuardedHttpToolsProtocol(_Guard, HttpToolsProtocol):
     def on_message_complete(self) -> None:
         self._phase = "idle"
         super().on_message_complete()
-
-
-class GuardedH11Protocol(_Guard, H11Protocol):
-    """h11 (pure Python) with the same bounds."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._guard_init()
-        # h11's own buffer bound (a 400) sits above ours, so ours answers (431) first.
-        self.conn = h11.Connection(
-            h11.SERVER, max_incomplete_event_size=2 * self.limits.max_header_bytes
-        )
-        self.timeout_keep_alive = int(self.limits.keep_alive_seconds)
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self._arm("headers")
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
-        super().connection_lost(exc)
-
-    def data_received(self, data: bytes) -> None:
-        if self.conn.their_state is h11.IDLE:
-            if self._guarding is None:  # the first byte of a kept-alive connection's next request
-                self._arm("headers")
-            if not self._count_header_bytes(data):
-                return
-        super().data_received(data)
-        if self.transport.is_closing():
-            return
-        state = self.conn.their_state
-        if state is h11.IDLE:
-            return
-        self._header_bytes = 0
-        if state is h11.SEND_BODY:
-            if self._guarding != "body":
-                self._arm("body")
-        else:
-            self._disarm()
-
-    def on_response_complete(self) -> None:
-        super().on_response_complete()
-        if self.conn.their_state is h11.IDLE:
-            self._header_bytes = 0
-            self._disarm()  # the keep-alive timer runs until the next request's first byte
