@@ -109,10 +109,8 @@ def serving(
     try:
         began = time.monotonic()
         wait_ready(proc, base + ready_path, logfile)
-        log(
-            f"{Path(command[0]).name} {command[2]} answering on {base} after "
-            f"{time.monotonic() - began:.1f}s"
-        )
+        name = " ".join(a for a in command[1:3] if not a.startswith("-"))
+        log(f"{name} answering on {base} after {time.monotonic() - began:.1f}s")
         yield Server(base, proc.pid)
     finally:
         stop_process_group(proc)
