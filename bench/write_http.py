@@ -309,5 +309,5 @@ def _profile(run: Run, srv: Server, seconds: float) -> subprocess.Popen[bytes] |
     target = next((p for p in pids if p != srv.pid), srv.pid)
     out = run.workdir / "server-c32.pyspy.txt"
     command = [str(spy), "record", "-p", str(target), "-d", str(max(1, round(seconds) - 1))]
-    command += ["-r", "250", "-f", "raw", "-o", str(out), "--nonblocking", "--gil"]
+    command += ["-r", "250", "-f", "raw", "-o", str(out), "--nonblocking", "--gil", "--threads"]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -1,7 +1,7 @@
 """Where a server's CPU goes per request: py-spy samples sorted into the layers of the
 request path (HTTP parsing, middleware, auth, logs, metrics, validation, the application).
 
-``py-spy record --gil -f raw`` samples only the thread holding the GIL, so each sample is
+``py-spy record --gil --threads -f raw`` samples only the thread holding the GIL, so each sample is
 Python CPU time. Each sample is given to the innermost frame that matches a layer below
 (first rule wins per frame), so a layer's share is the time spent in it and in whatever
 it calls that no other layer claims.
@@ -42,7 +42,9 @@ LAYERS: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
     ("routes", re.compile(r"ledger/api/routes")),
-    ("thread-pool hop", re.compile(r"anyio/|starlette/concurrency|_run_sync_endpoint|threading")),
+    # threading.py itself is claimed by no layer: its caller (anyio's worker, the
+    # committer, the projection runner) decides.
+    ("thread-pool hop", re.compile(r"anyio/|starlette/concurrency|_run_sync_endpoint")),
     ("body read + JSON parse", re.compile(r"json/decoder|Request\.json|Request\.body")),
     ("starlette/fastapi routing", re.compile(r"starlette/|fastapi/")),
     ("uvicorn + h11", re.compile(r"uvicorn/|h11/|http_guard")),
@@ -60,9 +62,12 @@ def samples(path: Path) -> Iterator[tuple[list[str], int]]:
 
 
 def layer_of(frames: list[str]) -> str:
-    if "projection" in frames[0]:
-        return READ_SIDE
-    for frame in reversed(frames[1:]):
+    """The layer of one sample; with ``--threads`` the first element names the thread."""
+    if frames[0].startswith("thread ("):
+        if "projection" in frames[0]:
+            return READ_SIDE
+        frames = frames[1:]
+    for frame in reversed(frames):
         for name, pattern in LAYERS:
             if pattern.search(frame):
                 return name
@@ -83,7 +88,7 @@ def frames_of(path: Path, layer: str) -> Counter[str]:
     for frames, n in samples(path):
         if layer_of(frames) != layer:
             continue
-        for frame in reversed(frames[1:]):
+        for frame in reversed(frames):
             if pattern is None or pattern.search(frame):
                 found[frame] += n
                 break
