@@ -12,7 +12,7 @@ from fastapi_offline import FastAPIOffline
 from ledger import __version__
 from ledger.api import access, problems
 from ledger.api.query_params import reject_unknown_query
-from ledger.api.routes import approvals, entries, periods, registry
+from ledger.api.routes import approvals, batches, entries, periods, registry
 from ledger.application.app import LedgerApplication
 from ledger.application.committer import CommitReport
 from ledger.infrastructure.settings import Settings
@@ -119,6 +119,7 @@ def create_app(
         periods.router,
         approvals_api.router,
         listing_api.router,
+        batches.router,
     ):
         app.include_router(router)
     access.install(app, settings, verifier)  # strict JSON, body limit, access control

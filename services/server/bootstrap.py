@@ -49,6 +49,7 @@ def build_ledger(
         value_date_horizon_days=settings.value_date_horizon_days,
         zone=settings.timezone,
         commit_wait_seconds=settings.commit_wait_seconds,
+        sequencer_cache_size=settings.sequencer_cache_size,
     )
     _bound_store_waits(application, settings.store_wait_seconds)
     return application

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -754,7 +755,7 @@ def _first_disbursement(app: LedgerApplication) -> str:
 
 @pytest.mark.parametrize("command", list(DUPLICATES))
 def test_a_concurrent_duplicate_request_gets_the_original_answer(
-    world: LedgerApplication, command: str, monkeypatch: pytest.MonkeyPatch
+    world: LedgerApplication, command: str
 ) -> None:
     """The duplicate decides after the original committed, on the state it produced.
 
@@ -766,24 +767,12 @@ def test_a_concurrent_duplicate_request_gets_the_original_answer(
     disburse(app, grant, 1_000)
     c = ctx()
     # Force the interleaving of a client retry racing its own first attempt: the
-    # original commits, then the duplicate runs from start to end, and only then does
-    # the original return. The only seam used is the committer's commit().
-    original_committed, duplicate_done = threading.Event(), threading.Event()
-    real_commit = app.committer.commit
+    # duplicate is submitted after the original's round committed and before the
+    # original has its answer. The seam is a commit listener: the sequencer calls it
+    # after the commit and before it answers the round.
     head = app.log_head()
     results: list[Recorded | DomainError] = []
-
-    def commit_then_hold(events: Any, *args: Any, **kwargs: Any) -> list[int]:
-        positions = real_commit(events, *args, **kwargs)
-        if threading.current_thread() is original:
-            original_committed.set()
-            assert duplicate_done.wait(timeout=20)
-        return positions
-
-    monkeypatch.setattr(app.committer, "commit", commit_then_hold)
-    # The original holds its in-process aggregate lock while held here; a short lock
-    # wait lets the duplicate go ahead as a request in another process would.
-    monkeypatch.setattr(app._locks, "_wait", 0.2)
+    committed = threading.Event()
 
     def request() -> None:
         try:
@@ -791,17 +780,19 @@ def test_a_concurrent_duplicate_request_gets_the_original_answer(
         except DomainError as e:
             results.append(e)
 
-    def duplicate() -> None:
-        assert original_committed.wait(timeout=20)
-        try:
-            request()
-        finally:
-            duplicate_done.set()
+    def hold_the_answer(report: Any) -> None:
+        if committed.is_set() or not any("Claimed" in t for t in report.event_types):
+            return
+        committed.set()
+        deadline = time.monotonic() + 20
+        while app.sequencer._queue.empty() and time.monotonic() < deadline:
+            time.sleep(0.001)
 
-    original = threading.Thread(target=request)
-    retry = threading.Thread(target=duplicate)
-    original.start()
+    app.committer.listeners.append(hold_the_answer)
+    retry = threading.Thread(target=lambda: (committed.wait(timeout=20), request()))
     retry.start()
+    original = threading.Thread(target=request)
+    original.start()
     for t in (original, retry):
         t.join(timeout=60)
     assert len(results) == 2

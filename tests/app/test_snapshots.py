@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from uuid import UUID
 
 import pytest
 
 from ledger.application.app import LedgerApplication
-from ledger.application.core import SNAPSHOT_INTERVAL
+from ledger.application.core import SNAPSHOT_INTERVAL, snapshot_due
 from ledger.application.unit_of_work import Context
 from ledger.domain.errors import AlreadyReversed
 
@@ -35,6 +36,7 @@ def test_donor_snapshot_restores_entries_and_reversal_state(app: LedgerApplicati
     ]  # fmt: skip
     donor = app.get_donor("nis")
     assert app.snapshots is not None
+    app.snapshot_writer.flush()
     snapshots = list(app.snapshots.get(donor.id))
     assert [s.originator_version for s in snapshots] == [SNAPSHOT_INTERVAL]
     assert len(donor.entries) == SNAPSHOT_INTERVAL + 5
@@ -48,3 +50,15 @@ def test_donor_snapshot_restores_entries_and_reversal_state(app: LedgerApplicati
         "programmes:hub-schools:inkind:teacher-training",
         "donors:nis:inkind",
     ]
+
+
+def test_snapshot_spacing_keeps_the_cost_per_event_constant() -> None:
+    """Small aggregates every interval; a large one at most a quarter of its length
+    apart (a cold load replays little), and the sizes snapshotted up to any version add
+    up to a bounded multiple of it (a hot grant's commands do not slow as it grows)."""
+    due = [v for v in range(1, 200_001) if snapshot_due(v, SNAPSHOT_INTERVAL)]
+    assert due[:8] == [SNAPSHOT_INTERVAL * k for k in range(1, 9)]
+    for earlier, later in itertools.pairwise(due):
+        assert later - earlier <= max(SNAPSHOT_INTERVAL, later // 4)
+    for limit in (1_000, 10_000, 200_000):
+        assert sum(v for v in due if v <= limit) <= 16 * limit

@@ -45,7 +45,11 @@ def install(app: FastAPI, settings: Settings, verifier: TokenVerifier) -> None:
     policy.require_complete(app, table)
     policy.document(app, table)
     app.add_middleware(StrictJson)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        larger={"/v1/batches": settings.max_batch_body_bytes},
+    )
     app.add_middleware(
         AccessControl,
         routes=app.router.routes,

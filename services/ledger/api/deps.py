@@ -18,9 +18,17 @@ _KEY = re.compile(KEY_PATTERN)
 _IF_MATCH = re.compile(r'^(?:W/)?"?(\d{1,18})"?$')
 
 
-def get_ledger(request: Request) -> LedgerApplication:
+# The dependencies are coroutines although they never wait: FastAPI runs a plain
+# ``def`` dependency in its worker-thread pool, a hop per request for nothing.
+
+
+async def get_ledger(request: Request) -> LedgerApplication:
     ledger: LedgerApplication = request.app.state.ledger
     return ledger
+
+
+async def caller(request: Request) -> Principal:
+    return principal(request)
 
 
 def principal(request: Request) -> Principal:
@@ -44,7 +52,7 @@ def parse_if_match(value: str | None) -> int | None:
     return int(match.group(1))
 
 
-def command_context(
+async def command_context(
     request: Request,
     idempotency_key: Annotated[
         str | None,
@@ -77,4 +85,4 @@ def command_context(
 
 Ledger = Annotated[LedgerApplication, Depends(get_ledger)]
 Ctx = Annotated[Context, Depends(command_context)]
-Caller = Annotated[Principal, Depends(principal)]
+Caller = Annotated[Principal, Depends(caller)]

@@ -58,6 +58,8 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/regions"): READ_SUMMARY,
     # -- recording financial entries -----------------------------------------------
     ("POST", "/v1/grants"): RECORD,
+    # Each item is authorized again by its own route's row.
+    ("POST", "/v1/batches"): RECORD | APPROVE,
     ("POST", "/v1/grants/{grant_id}/disbursements"): RECORD,
     ("POST", "/v1/grants/{grant_id}/reductions"): RECORD,
     ("POST", "/v1/grants/{grant_id}/cancellation"): RECORD,

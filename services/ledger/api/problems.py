@@ -61,18 +61,58 @@ def problem(
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
+    body = problem_body(request.url.path, status, code, title, detail, **extra)
+    _count_rejection(request, status, code)
+    if status in (429, 503):
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS), **(headers or {})}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def problem_body(
+    instance: str, status: int, code: str, title: str, detail: str, **extra: Any
+) -> dict[str, Any]:
+    """An RFC 9457 problem as a plain dict (for a batch item's answer, and for problem())."""
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_PREFIX + code,
         "title": title,
         "status": status,
         "detail": detail,
-        "instance": request.url.path,
+        "instance": instance,
     }
     body.update(extra)
+    return body
+
+
+def problem_for(exc: BaseException) -> tuple[int, str, str, str]:
+    """(status, code, title, detail) for an error a recording can end with; the same
+    answers the exception handlers below give a single request."""
+    if isinstance(exc, DomainError):
+        return status_for(exc), exc.code, exc.title, exc.detail
+    if isinstance(exc, ApiProblem):
+        return exc.status, exc.code, exc.title, exc.detail
+    if isinstance(exc, CommitOutcomeUnknown):
+        return (
+            503, "outcome-unknown", "Outcome unknown",
+            f"outcome unknown: retry with the same Idempotency-Key ({exc}); a retry with the "
+            "same key answers what was recorded, a new key could record the entry twice",
+        )  # fmt: skip
+    if isinstance(exc, CommitNotStarted):
+        return (
+            503, "store-unavailable", "Event store unavailable",
+            f"{exc}; nothing was recorded, retry with the same Idempotency-Key",
+        )  # fmt: skip
+    if isinstance(exc, (OperationalError, PersistenceError)):
+        return (
+            503, "store-unavailable", "Event store unavailable",
+            "the event store did not answer; retry after Retry-After seconds, with the same "
+            "Idempotency-Key for a write",
+        )  # fmt: skip
+    log.error("unhandled error in a recording", exc_info=exc)
+    return 500, "internal-error", "Internal error", "an unexpected error occurred"
+
+
+def count_rejection(request: Request, status: int, code: str) -> None:
     _count_rejection(request, status, code)
-    if status in (429, 503):
-        headers = {"Retry-After": str(RETRY_AFTER_SECONDS), **(headers or {})}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 async def send_problem(

@@ -1,14 +1,11 @@
-"""Fiscal periods on the write side: closing and reopening, and the check every entry passes.
+"""A refreshed copy of the fiscal calendar, and a shared/exclusive lock.
 
-Race between a close and a concurrent entry. Within one process every command holds
-a shared lock from before it reads anything until its events are committed; a close
-holds the lock exclusively and makes the next command re-read the calendar. So in
-one process an entry is either committed before the close or refused after it.
-
-Across processes (several API pods on one PostgreSQL) a command reads the calendar
-from a copy refreshed from the store at most ``refresh_seconds`` old (0: every
-command), so an entry decided in another process within that time of the close,
-plus its own decide-to-commit time, can still land in the just-closed period.
+Commands no longer use these: the sequencer reads the calendar as an aggregate of
+its own, decides a close in order with every other command of the process, and each
+entry's commit checks that the calendar it read is still the stored one (so a close
+in another process makes the entry's commit fail and the entry is decided again).
+Kept for what still refers to it (the ``period_refresh_seconds`` setting, the
+period-guard benchmark).
 """
 
 from __future__ import annotations
@@ -115,6 +112,12 @@ class PeriodGuard:
         return dt.datetime.now(self.zone).date()
 
     def check_open(self, day: dt.date, what: str, *, fresh: bool = False) -> None:
+        self.check_horizon(day, what)
+        calendar = self.calendar(fresh=fresh)
+        if calendar is not None:
+            calendar.check_open(day, what)
+
+    def check_horizon(self, day: dt.date, what: str) -> None:
         latest = self.today() + dt.timedelta(days=self.horizon_days)
         if day > latest:
             # Cash dated far ahead could be spent at once, against money not yet moved.
@@ -122,6 +125,3 @@ class PeriodGuard:
                 f"value date {day.isoformat()} of {what} is more than {self.horizon_days} days "
                 f"ahead of today ({self.today().isoformat()}, {self.zone.key})"
             )
-        calendar = self.calendar(fresh=fresh)
-        if calendar is not None:
-            calendar.check_open(day, what)

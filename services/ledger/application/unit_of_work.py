@@ -1,25 +1,20 @@
-"""Running one command: idempotency check, decision, group commit, retry on conflict."""
+"""One command's view while it is decided: what it reads and changes, and its answer."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import json
-import random
-import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Repository
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
 
 from ledger.application.results import Result
 from ledger.domain.errors import DomainError, NotFound, VersionMismatch
+from ledger.domain.periods import CALENDAR_ID, FiscalCalendar
 
 if TYPE_CHECKING:
     from ledger.application.periods import PeriodGuard
@@ -72,79 +67,44 @@ def fingerprint(command: str, args: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-class KeyedLocks:
-    """One lock per aggregate id, created on demand and dropped when unused.
+class Workspace(Protocol):
+    """The state a command decides on: the sequencer's aggregates, advancing in order."""
 
-    Commands on the same aggregate in one process queue here instead of racing to
-    the database and retrying; that keeps a hot grant's throughput at one commit
-    per group-commit round. Across processes, optimistic versions still decide.
-    """
-
-    def __init__(self, wait_seconds: float = 5.0) -> None:
-        self._wait = wait_seconds
-        self._mutex = threading.Lock()
-        self._locks: dict[UUID, list[Any]] = {}
-
-    @contextmanager
-    def hold(self, key: UUID) -> Iterator[None]:
-        with self._mutex:
-            entry = self._locks.setdefault(key, [threading.Lock(), 0])
-            entry[1] += 1
-        lock: threading.Lock = entry[0]
-        # A timeout, not a deadlock: past it the command goes ahead optimistically,
-        # and the event store's version check still keeps it correct.
-        acquired = lock.acquire(timeout=self._wait)
-        try:
-            yield
-        finally:
-            if acquired:
-                lock.release()
-            with self._mutex:
-                entry[1] -= 1
-                if entry[1] == 0:
-                    del self._locks[key]
+    def load(self, aggregate_id: UUID) -> Aggregate:
+        """The current aggregate; raises ``AggregateNotFoundError``."""
 
 
 class UnitOfWork:
-    """Loads aggregates for one attempt at a command and collects what changed."""
+    """What one command reads and changes while it is decided."""
 
     def __init__(
-        self,
-        repository: Repository[UUID],
-        ctx: Context,
-        locks: KeyedLocks,
-        *,
-        fresh: bool = False,
-        periods: PeriodGuard | None = None,
-        close_periods: bool = False,
+        self, workspace: Workspace, ctx: Context, dates: PeriodGuard | None = None
     ) -> None:
-        self._repository = repository
-        # A retry reads every aggregate from the store: any cached copy may be stale,
-        # including ones the failed attempt never reached.
-        self._fresh = fresh
-        self._locks = locks
-        self._held = ExitStack()
+        self._workspace = workspace
         self.ctx = ctx
+        self._dates = dates
         self.changed: list[Aggregate] = []
-        self.loaded: set[UUID] = set()
-        self._periods = periods
-        self._close_periods = close_periods
-
-    def __enter__(self) -> UnitOfWork:
-        # Taken before any aggregate lock and held until after the commit: a period
-        # close (exclusive) never interleaves with a command of this process.
-        if self._periods is not None:
-            lock = self._periods.lock
-            self._held.enter_context(lock.exclusive() if self._close_periods else lock.shared())
-        return self
+        # Every aggregate the command read, so a refusal can be confirmed on stored
+        # state and a half-applied change can be undone.
+        self.loaded: dict[UUID, Aggregate | None] = {}
 
     def check_open(self, day: dt.date, what: str) -> None:
-        """Refuse an entry whose value date lies in a closed fiscal period."""
-        if self._periods is not None:
-            self._periods.check_open(day, what, fresh=self._fresh)
+        """Refuse an entry whose value date lies in a closed fiscal period.
 
-    def __exit__(self, *exc: object) -> None:
-        self._held.close()
+        The calendar is read like any aggregate, so the commit can check that no
+        other process changed it before this entry was recorded. A value date too far
+        ahead of today (in the programme's zone) is refused first.
+        """
+        if self._dates is not None:
+            self._dates.check_horizon(day, what)
+        try:
+            calendar = self._workspace.load(CALENDAR_ID)
+        except AggregateNotFoundError:
+            self.loaded[CALENDAR_ID] = None
+            return
+        self.loaded[CALENDAR_ID] = calendar
+        assert isinstance(calendar, FiscalCalendar)
+        calendar.check_open(day, what)
 
     def get(
         self,
@@ -157,18 +117,17 @@ class UnitOfWork:
     ) -> A:
         """Load an aggregate.
 
-        ``target=True``: the aggregate the request acts on; locked in-process, and the
-        caller's If-Match version applies. ``lock=True``: another aggregate the command
-        changes, locked too. Locks are taken grant/donor first, school account last,
-        so two commands never wait on each other in a cycle.
+        ``target=True``: the aggregate the request acts on; the caller's If-Match
+        version applies. ``lock`` is kept for callers: the sequencer decides one
+        command at a time, so nothing needs locking.
         """
-        if target or lock:
-            self._held.enter_context(self._locks.hold(aggregate_id))
+        del lock
         try:
-            aggregate: Aggregate = self._load(aggregate_id)
+            aggregate = self._workspace.load(aggregate_id)
         except AggregateNotFoundError:
+            self.loaded[aggregate_id] = None
             raise NotFound(f"{what} not found") from None
-        self.loaded.add(aggregate_id)
+        self.loaded[aggregate_id] = aggregate
         if not isinstance(aggregate, cls):
             raise NotFound(f"{what} not found")
         expected = self.ctx.expected_version
@@ -179,40 +138,13 @@ class UnitOfWork:
             )
         return aggregate
 
-    def _load(self, aggregate_id: UUID) -> Aggregate:
-        cache = self._repository.cache
-        if self._fresh and cache is not None:
-            with suppress(KeyError):
-                cache.get(aggregate_id, evict=True)
-        aggregate: Aggregate = self._repository.get(aggregate_id)
-        return aggregate
-
     def exists(self, aggregate_id: UUID) -> bool:
         try:
-            self._load(aggregate_id)
+            self.loaded[aggregate_id] = self._workspace.load(aggregate_id)
         except AggregateNotFoundError:
+            self.loaded[aggregate_id] = None
             return False
-        self.loaded.add(aggregate_id)
         return True
 
     def add(self, *aggregates: Aggregate) -> None:
-        self.changed.extend(aggregates)
-
-
-class Retry(Exception):
-    """Decide again on state read fresh from the store (the cached state may be stale)."""
-
-
-def with_retries(attempt: Callable[[int], Recorded]) -> Recorded:
-    """Re-run a command whose commit lost a version race; it re-decides on fresh state."""
-    for n in range(MAX_ATTEMPTS):
-        try:
-            return attempt(n)
-        except Retry:
-            continue
-        except IntegrityError:
-            # Jittered backoff spreads racers out so one of them wins each round.
-            time.sleep(random.uniform(0, 0.001 * min(n + 1, 20)))
-    raise ConcurrencyConflict(
-        f"the command lost {MAX_ATTEMPTS} races for the same records; try again"
-    )
+        self.changed.extend(a for a in aggregates if all(a is not c for c in self.changed))

@@ -34,6 +34,16 @@ class Settings(BaseSettings):
         default=5.0, description="Longest a read waits for its min_position (seconds)."
     )
     max_body_bytes: int = Field(default=64 * 1024, description="Largest request body accepted")
+    sequencer_cache_size: int = Field(
+        default=5000,
+        ge=16,
+        description="Aggregates the sequencer keeps in memory (least recently used are dropped "
+        "and read again from their latest snapshot)",
+    )
+    max_batch_body_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        description="Largest body of POST /v1/batches (up to 1,000 recording requests)",
+    )
     commit_batch_max: int = Field(default=512, description="Most commands in one group commit")
     pool_size: int = Field(default=10, description="PostgreSQL connections per process")
     commit_wait_seconds: float = Field(
@@ -208,6 +218,7 @@ def _store_env(
             "SQLITE_DBNAME": path,
             "SQLITE_LOCK_TIMEOUT": "10",
             "CREATE_TABLE": "y",
+            "APPLICATION_RECORDER_TOPIC": "ledger.infrastructure.recorders:CheckedSQLiteRecorder",
         }
     if scheme in ("postgres", "postgresql"):
         query = parse_qs(parts.query)
@@ -227,13 +238,16 @@ def _store_env(
             # timeout" is the pool's wait): with the database down it answers 503 soon
             # instead of queueing for the library's 30 s default.
             "POSTGRES_CONNECT_TIMEOUT": str(max(1, round(wait_seconds))),
-            # A connection the server closed (restart, failover) is found and replaced
-            # before a request uses it, and none outlives the recycle age.
-            "POSTGRES_PRE_PING": "y",
+            # No ping before each use: it costs a round trip on every commit of the
+            # sequencer. A connection the server closed (restart, failover) fails on
+            # use, the library retries the call on a fresh one (and a write that may
+            # have landed is re-decided under its idempotency key), and none outlives
+            # the recycle age.
             "POSTGRES_CONN_MAX_AGE": str(recycle_seconds),
             # Past this many queued requests the pool refuses at once (503).
             "POSTGRES_MAX_WAITING": str(max(16, 4 * pool_size)),
             "CREATE_TABLE": "y",
+            "APPLICATION_RECORDER_TOPIC": "ledger.infrastructure.recorders:CheckedPostgresRecorder",
         }
         if "schema" in query:
             env["POSTGRES_SCHEMA"] = query["schema"][0]

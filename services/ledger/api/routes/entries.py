@@ -26,8 +26,7 @@ from contracts.entries import (
     ReverseEntry,
 )
 from ledger.api.deps import Ctx, Ledger
-from ledger.api.routes import PROBLEMS, CodePath, etag, recorded
-from ledger.application.results import Pending
+from ledger.api.routes import PROBLEMS, CodePath, etag, record
 
 router = APIRouter(prefix="/v1", tags=["entries"], responses=PROBLEMS)
 
@@ -36,10 +35,10 @@ EntryId = Annotated[UUID, Path(description="Journal entry id.")]
 
 
 @router.post("/grants", status_code=201, response_model=GrantCommitted)
-def commit_grant(body: CommitGrant, ledger: Ledger, ctx: Ctx, response: Response) -> GrantCommitted:
-    result = recorded(response, ledger.commit_grant(ctx, **body.model_dump()))
-    response.headers["Location"] = f"/v1/grants/{result['grant_id']}"
-    return GrantCommitted(**result)
+async def commit_grant(
+    body: CommitGrant, ledger: Ledger, ctx: Ctx, response: Response
+) -> GrantCommitted:
+    return await record(ledger, ctx, "/v1/grants", body, response)  # type: ignore[no-any-return]
 
 
 @router.get("/grants/{grant_id}", response_model=GrantView)
@@ -73,67 +72,60 @@ def get_grant(grant_id: GrantId, ledger: Ledger, response: Response) -> GrantVie
     responses={202: {"model": DisbursementPending, "description": "Above the approval "
                      "threshold: reserved, waiting for a second person"}},
 )  # fmt: skip
-def disburse(
+async def disburse(
     grant_id: GrantId, body: Disburse, ledger: Ledger, ctx: Ctx, response: Response
 ) -> GrantEntryRecorded | DisbursementPending:
     """201: posted. 202: pending approval (see /v1/approvals)."""
-    result = ledger.disburse(ctx, grant_id=grant_id, **body.model_dump())
-    if isinstance(result.result, Pending):
-        response.status_code = 202
-        return DisbursementPending(**recorded(response, result))
-    return GrantEntryRecorded(**recorded(response, result))
+    path = "/v1/grants/{grant_id}/disbursements"
+    return await record(ledger, ctx, path, body, response, grant_id=grant_id)  # type: ignore[no-any-return]
 
 
 @router.post("/grants/{grant_id}/reductions", status_code=201, response_model=GrantReduced)
-def reduce_grant(
+async def reduce_grant(
     grant_id: GrantId, body: ReduceGrant, ledger: Ledger, ctx: Ctx, response: Response
 ) -> GrantReduced:
-    result = ledger.reduce_grant(ctx, grant_id=grant_id, **body.model_dump())
-    return GrantReduced(**recorded(response, result))
+    path = "/v1/grants/{grant_id}/reductions"
+    return await record(ledger, ctx, path, body, response, grant_id=grant_id)  # type: ignore[no-any-return]
 
 
 @router.post("/grants/{grant_id}/cancellation", status_code=201, response_model=GrantReduced)
-def cancel_grant(
+async def cancel_grant(
     grant_id: GrantId, body: CancelGrant, ledger: Ledger, ctx: Ctx, response: Response
 ) -> GrantReduced:
     """Cancel the whole undisbursed part of a grant (a reduction by all that is left)."""
-    result = ledger.reduce_grant(ctx, grant_id=grant_id, amount=None, **body.model_dump())
-    return GrantReduced(**recorded(response, result))
+    path = "/v1/grants/{grant_id}/cancellation"
+    return await record(ledger, ctx, path, body, response, grant_id=grant_id)  # type: ignore[no-any-return]
 
 
 @router.post("/schools/{code}/expenditures", status_code=201, response_model=EntryRecorded)
-def record_expenditure(
+async def record_expenditure(
     body: RecordExpenditure,
     ledger: Ledger,
     ctx: Ctx,
     response: Response,
     code: CodePath,
 ) -> EntryRecorded:
-    result = ledger.record_expenditure(ctx, school=code, **body.model_dump())
-    return EntryRecorded(**recorded(response, result))
+    path = "/v1/schools/{code}/expenditures"
+    return await record(ledger, ctx, path, body, response, code=code)  # type: ignore[no-any-return]
 
 
 @router.post("/operating-costs", status_code=201, response_model=EntryRecorded)
-def cover_operating_cost(
+async def cover_operating_cost(
     body: CoverOperatingCost, ledger: Ledger, ctx: Ctx, response: Response
 ) -> EntryRecorded:
-    result = ledger.cover_operating_cost(ctx, **body.model_dump())
-    return EntryRecorded(**recorded(response, result))
+    return await record(ledger, ctx, "/v1/operating-costs", body, response)  # type: ignore[no-any-return]
 
 
 @router.post("/in-kind-contributions", status_code=201, response_model=EntryRecorded)
-def contribute_in_kind(
+async def contribute_in_kind(
     body: ContributeInKind, ledger: Ledger, ctx: Ctx, response: Response
 ) -> EntryRecorded:
-    args = body.model_dump(exclude={"quantities"})
-    quantities = body.quantities.model_dump(exclude_none=True)
-    result = ledger.contribute_in_kind(ctx, quantities=quantities, **args)
-    return EntryRecorded(**recorded(response, result))
+    return await record(ledger, ctx, "/v1/in-kind-contributions", body, response)  # type: ignore[no-any-return]
 
 
 @router.post("/entries/{entry_id}/reversal", status_code=201, response_model=ReversalRecorded)
-def reverse_entry(
+async def reverse_entry(
     entry_id: EntryId, body: ReverseEntry, ledger: Ledger, ctx: Ctx, response: Response
 ) -> ReversalRecorded:
-    result = ledger.reverse_entry(ctx, entry_id=entry_id, **body.model_dump())
-    return ReversalRecorded(**recorded(response, result))
+    path = "/v1/entries/{entry_id}/reversal"
+    return await record(ledger, ctx, path, body, response, entry_id=entry_id)  # type: ignore[no-any-return]

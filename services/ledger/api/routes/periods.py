@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Response
 
 from contracts.periods import ClosedPeriod, PeriodAction, PeriodChange, PeriodRecorded, Periods
 from ledger.api.deps import Ctx, Ledger
-from ledger.api.routes import PROBLEMS, etag, recorded
+from ledger.api.routes import PROBLEMS, etag, record
 from ledger.domain.periods import PERIOD_PATTERN
 
 router = APIRouter(prefix="/v1", tags=["periods"], responses=PROBLEMS)
@@ -19,21 +19,21 @@ PeriodPath = Annotated[
 
 
 @router.post("/periods/{period}/close", status_code=201, response_model=PeriodRecorded)
-def close_period(
+async def close_period(
     period: PeriodPath, body: PeriodChange, ledger: Ledger, ctx: Ctx, response: Response
 ) -> PeriodRecorded:
     """Entries dated in the period are refused from now on (period-closed)."""
-    result = ledger.close_period(ctx, period=period, reason=body.reason)
-    return PeriodRecorded(**recorded(response, result))
+    path = "/v1/periods/{period}/close"
+    return await record(ledger, ctx, path, body, response, period=period)  # type: ignore[no-any-return]
 
 
 @router.post("/periods/{period}/reopen", status_code=201, response_model=PeriodRecorded)
-def reopen_period(
+async def reopen_period(
     period: PeriodPath, body: PeriodChange, ledger: Ledger, ctx: Ctx, response: Response
 ) -> PeriodRecorded:
     """Reopen a closed period: its own event, with a reason."""
-    result = ledger.reopen_period(ctx, period=period, reason=body.reason)
-    return PeriodRecorded(**recorded(response, result))
+    path = "/v1/periods/{period}/reopen"
+    return await record(ledger, ctx, path, body, response, period=period)  # type: ignore[no-any-return]
 
 
 @router.get("/periods", response_model=Periods)

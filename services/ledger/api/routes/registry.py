@@ -16,15 +16,16 @@ from contracts.registry import (
     SchoolView,
 )
 from ledger.api.deps import Ctx, Ledger
-from ledger.api.routes import PROBLEMS, CodePath, etag, recorded
+from ledger.api.routes import PROBLEMS, CodePath, etag, record
 
 router = APIRouter(prefix="/v1", tags=["registry"], responses=PROBLEMS)
 
 
 @router.post("/donors", status_code=201, response_model=Registered)
-def register_donor(body: RegisterDonor, ledger: Ledger, ctx: Ctx, response: Response) -> Registered:
-    response.headers["Location"] = f"/v1/donors/{body.code}"
-    return Registered(**recorded(response, ledger.register_donor(ctx, **body.model_dump())))
+async def register_donor(
+    body: RegisterDonor, ledger: Ledger, ctx: Ctx, response: Response
+) -> Registered:
+    return await record(ledger, ctx, "/v1/donors", body, response)  # type: ignore[no-any-return]
 
 
 @router.get("/donors/{code}", response_model=DonorView)
@@ -35,11 +36,10 @@ def get_donor(ledger: Ledger, response: Response, code: CodePath) -> DonorView:
 
 
 @router.post("/programmes", status_code=201, response_model=Registered)
-def register_programme(
+async def register_programme(
     body: RegisterProgramme, ledger: Ledger, ctx: Ctx, response: Response
 ) -> Registered:
-    response.headers["Location"] = f"/v1/programmes/{body.code}"
-    return Registered(**recorded(response, ledger.register_programme(ctx, **body.model_dump())))
+    return await record(ledger, ctx, "/v1/programmes", body, response)  # type: ignore[no-any-return]
 
 
 @router.get("/programmes/{code}", response_model=ProgrammeView)
@@ -50,11 +50,10 @@ def get_programme(ledger: Ledger, response: Response, code: CodePath) -> Program
 
 
 @router.post("/schools", status_code=201, response_model=Registered)
-def register_school(
+async def register_school(
     body: RegisterSchool, ledger: Ledger, ctx: Ctx, response: Response
 ) -> Registered:
-    response.headers["Location"] = f"/v1/schools/{body.code}"
-    return Registered(**recorded(response, ledger.register_school(ctx, **body.model_dump())))
+    return await record(ledger, ctx, "/v1/schools", body, response)  # type: ignore[no-any-return]
 
 
 @router.get("/schools/{code}", response_model=SchoolView)
