@@ -164,6 +164,7 @@ def http_phase(
     if following:
         with server.client() as http:
             lag_at_stop, _ = server.projection_lag(http, srv.base)
+    server.wait_answered(srv.base)
     wait_until_quiet(reader)
     recorded = (total_disbursed(reader, grants) - before) // AMOUNT
     wrk.check_wrk(name, result, run.alarms)
@@ -216,6 +217,7 @@ def batch_phase(run: Run, reader: LedgerApplication, srv: Server, grants: list[s
     cpu = server.cpu_seconds(srv.pid)
     result = wrk.run_wrk(srv.base, script, tag, 2, conns, args.duration, run.workdir)
     cpu = server.cpu_seconds(srv.pid) - cpu
+    server.wait_answered(srv.base)
     wait_until_quiet(reader)
     recorded = (total_disbursed(reader, grants) - before) // AMOUNT
     wrk.check_wrk(name, result, run.alarms)
@@ -264,10 +266,13 @@ def memory_phase(
             conns = 32
         result = wrk.run_wrk(srv.base, script, tag, 2, conns, 10, run.workdir)
         wrk.check_wrk("memory phase", result, run.alarms)
+        if result.counts.get("refused"):
+            run.alarms.raise_(f"memory phase: {result.counts['refused']} batch items refused")
         per = args.batch_items if batches else 1
         acknowledged += result.counts.get("recorded", 0) if batches else result.ok_2xx
         in_flight += max(0, result.issued - 1 - result.requests) * per
     seconds = time.monotonic() - began
+    server.wait_answered(srv.base)
     wait_until_quiet(reader)
     written = reader.log_head() - head
     catch_up = server.wait_projections(srv.base)

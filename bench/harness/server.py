@@ -40,6 +40,10 @@ AUTHORIZATION = f"Bearer {TOKEN}"
 BEARER = {"Authorization": AUTHORIZATION}
 
 
+# A scraper's token: /metrics tells how many requests a server is still answering.
+SCRAPER = {"Authorization": f"Bearer {mint('bench-scraper', ['metrics'])}"}
+
+
 def client(timeout: float = 10.0) -> httpx.Client:
     """An HTTP client that authenticates as the benchmark's actor."""
     return httpx.Client(timeout=timeout, headers=BEARER)
@@ -171,6 +175,34 @@ def projection_lag(http: httpx.Client, base: str) -> tuple[int | None, str | Non
     except (httpx.HTTPError, ValueError, TypeError, KeyError) as e:
         return None, f"status route failed: {e!r}"
     return (max(lags), None) if lags else (None, "status route has no lag_events")
+
+
+def wait_answered(base: str, limit: float = 120.0, poll: float = 0.25) -> int | None:
+    """Wait until the server answers nothing but this scrape; the last count seen.
+
+    wrk stops with requests in flight and the server still finishes them (a batch can
+    take seconds): a phase's store totals are read only once they are all answered.
+    """
+    deadline = time.monotonic() + limit
+    count: int | None = None
+    with httpx.Client(timeout=10.0, headers=SCRAPER) as http:
+        while time.monotonic() < deadline:
+            try:
+                text = http.get(f"{base}/metrics").text
+            except httpx.HTTPError:
+                return None
+            found = [
+                float(line.split()[-1])
+                for line in text.splitlines()
+                if line.startswith("ledger_http_requests_in_flight")
+            ]
+            if not found:
+                return None
+            count = int(sum(found))
+            if count <= 1:  # this scrape itself
+                return count
+            time.sleep(poll)
+    return count
 
 
 @dataclass
