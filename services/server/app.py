@@ -42,12 +42,12 @@ def create_served_app() -> FastAPI:
     """What ``ledger serve`` runs in each worker: the API, with the GC set for serving.
 
     Everything built at start-up (modules, routes, models, the application) lives as
-    long as the process: frozen, the collector stops walking it on every full
-    collection (under load those walks took a tenth of a worker's CPU and stalled it
-    for a third of a second each). A request's objects are freed by reference counting,
-    so young collections found little: run fourteen times less often they took the
-    worker's GC share from about a fifth of its CPU to under 2 %. (Not for apps built in
-    tests: an app that is dropped would keep its frozen cycles.)
+    long as the process: frozen, full collections stop walking it (under load each walk
+    took about a third of a second, several times a minute). A request's objects are
+    freed by reference counting, so young collections found little: run fourteen times
+    less often, the collector's share of a loaded worker fell from about a tenth of its
+    CPU to under one per cent. (Not for apps built in tests: an app that is dropped
+    would keep its frozen cycles.)
     """
     return create_app(freeze_heap=True)
 
