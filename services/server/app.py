@@ -43,7 +43,7 @@ def create_served_app() -> FastAPI:
 
     Everything built at start-up (modules, routes, models, the application) lives as
     long as the process: frozen, full collections stop walking it (under load each walk
-    took about a third of a second, several times a minute). A request's objects are
+    took about a third of a second, several times in ten seconds). A request's objects are
     freed by reference counting, so young collections found little: run fourteen times
     less often, the collector's share of a loaded worker fell from about a tenth of its
     CPU to under one per cent. (Not for apps built in tests: an app that is dropped
