@@ -222,7 +222,7 @@ def batch_phase(run: Run, reader: LedgerApplication, srv: Server, grants: list[s
     recorded = (total_disbursed(reader, grants) - before) // AMOUNT
     wrk.check_wrk(name, result, run.alarms)
     if result.counts.get("refused"):
-        run.alarms.raise_(f"{name}: {result.counts['refused']} items refused")
+        run.alarms.raise_(f"{name}: {result.counts['refused']} items refused {result.counts}")
     acknowledged = result.counts.get("recorded", 0)
     in_flight = max(0, result.issued - 1 - result.requests) * items
     run.reconciliations.append(reconcile(name, acknowledged, recorded, in_flight, run.alarms))
@@ -267,7 +267,9 @@ def memory_phase(
         result = wrk.run_wrk(srv.base, script, tag, 2, conns, 10, run.workdir)
         wrk.check_wrk("memory phase", result, run.alarms)
         if result.counts.get("refused"):
-            run.alarms.raise_(f"memory phase: {result.counts['refused']} batch items refused")
+            run.alarms.raise_(
+                f"memory phase: {result.counts['refused']} batch items refused {result.counts}"
+            )
         per = args.batch_items if batches else 1
         acknowledged += result.counts.get("recorded", 0) if batches else result.ok_2xx
         in_flight += max(0, result.issued - 1 - result.requests) * per

@@ -142,6 +142,12 @@ function response(status, hdrs, body)
     local n = tonumber(string.match(body or "", '"' .. name .. '":(%d+)'))
     if n then counts[name] = (counts[name] or 0) + n end
   end
+  if (tonumber(string.match(body or "", '"refused":(%d+)')) or 0) > 0 then
+    -- Why items were refused: each problem type in the answer, counted.
+    for kind in string.gmatch(body, '"type":"[^"]*:problem:([%w-]+)"') do
+      counts["problem " .. kind] = (counts["problem " .. kind] or 0) + 1
+    end
+  end
 end
 """
 
