@@ -20,6 +20,7 @@ from projections.store import (
     ReadStore,
     active_generation,
     create_generation,
+    create_indexes,
     drop_generation,
     tracked_position,
 )
@@ -64,7 +65,7 @@ def fresh_catch_up(runner: ProjectionRunner, head: int) -> tuple[ReadPass, int]:
     with store.engine.begin() as conn:
         old = active_generation(conn)
         new = old + 1
-        create_generation(conn, new)
+        create_generation(conn, new, indexes=False)
     marks: list[tuple[int, float]] = []
     applied = 0
     began = time.perf_counter()
@@ -85,6 +86,9 @@ def fresh_catch_up(runner: ProjectionRunner, head: int) -> tuple[ReadPass, int]:
     sa_event.listen(store.engine, "before_cursor_execute", count)
     try:
         total = runner.catch_up(generation=new, until=head, progress=progress)
+        # As a rebuild does: the secondary indexes once the rows are in.
+        with store.engine.begin() as conn:
+            create_indexes(conn, new)
         seconds = time.perf_counter() - began
     finally:
         sa_event.remove(store.engine, "before_cursor_execute", count)

@@ -156,6 +156,11 @@ class JournalEntry(View):
     approved_by: str | None = Field(
         default=None, description="Who approved it (checker); `actor` records the same person."
     )
+    from_grant: str | None = Field(
+        default=None,
+        description="The grant an expenditure or in-kind gift names as where its money came "
+        "from (`programme` is then that grant's, or `unattributed`).",
+    )
     postings: list[Posting] = Field(description="Balanced legs.")
 
 

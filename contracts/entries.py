@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from pydantic import Field, StrictInt, model_validator
 
 from contracts.common import (
@@ -47,7 +49,30 @@ class CancelGrant(Command):
     reason: Reason
 
 
-class RecordExpenditure(Command):
+class SpentFrom(Command):
+    """Where the money came from, if the entry says: its programme figures then count
+    under that programme instead of the attribution rule's."""
+
+    from_grant: UUID | None = Field(
+        default=None,
+        description="The grant (to this school) the money came from; the entry counts under "
+        "the grant's programme, or under none if the grant names none.",
+    )
+    from_programme: Code | None = Field(
+        default=None,
+        description="The programme the money came from. Give at most one of from_grant and "
+        "from_programme; with neither, the entry is attributed by the README's rule.",
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SpentFrom:
+        if self.from_grant is not None and self.from_programme is not None:
+            msg = "give at most one of from_grant or from_programme"
+            raise ValueError(msg)
+        return self
+
+
+class RecordExpenditure(SpentFrom):
     amount: AmountMinor
     currency: Currency = "KZT"
     category: Slug = Field(description="Spending category, e.g. equipment, connectivity.")
@@ -75,7 +100,7 @@ class Quantities(Command):
     schools_reached: StrictInt | None = Field(default=None, ge=0, le=10**9)
 
 
-class ContributeInKind(Command):
+class ContributeInKind(SpentFrom):
     donor: Code = Field(description="Donor giving in kind (e.g. nis).")
     kind: Slug = Field(description="What was given, e.g. teacher-training.")
     fair_value: AmountMinor
@@ -98,6 +123,12 @@ class ContributeInKind(Command):
         if (self.school is None) == (self.programme is None):
             msg = "give exactly one of school or programme"
             raise ValueError(msg)
+        if self.programme is not None and (self.from_grant or self.from_programme):
+            msg = (
+                "in kind given to a programme counts under it: from_grant and "
+                "from_programme are for gifts to a school"
+            )
+            raise ValueError(msg)
         return self
 
 
@@ -105,8 +136,9 @@ class ReverseEntry(Command):
     reason: Reason
     value_date: IsoDate | None = Field(
         default=None,
-        description="Date of the reversal; defaults to today in the programme's time zone "
-        "(Asia/Almaty).",
+        description="Date of the reversal, never before the value date of the entry it "
+        "reverses; defaults to today in the programme's time zone (Asia/Almaty), or to that "
+        "entry's value date when it is later.",
     )
 
 

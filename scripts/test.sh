@@ -17,6 +17,17 @@ if ! { command -v hledger && command -v ledger; } >/dev/null 2>&1 && [ "$(id -u)
     apt-get update -qq >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hledger ledger >/dev/null
 fi
+# Chromium (Debian's) drives the console's browser tests through Playwright for Python;
+# Playwright's own browser download is never used.
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "== installing chromium (Debian package)"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+if ! .venv/bin/python -c "import playwright" >/dev/null 2>&1; then
+    echo "== installing playwright (Python package)"
+    .venv/bin/pip install -q "playwright>=1.44,<2"
+fi
 echo "== ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

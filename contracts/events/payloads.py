@@ -77,6 +77,18 @@ class ExpenditureRecordedV1(Payload):
     description: str = Field(description="What was bought.")
 
 
+_FROM_GRANT = "The grant (to this school) the money came from, or null."
+_FROM_PROGRAMME = (
+    "The programme the entry counts under: the one named, or the named grant's; null when "
+    "neither was named (the attribution rule places it) or the named grant has none."
+)
+
+
+class ExpenditureRecordedV2(ExpenditureRecordedV1):
+    from_grant: str | None = Field(description=_FROM_GRANT)
+    from_programme: str | None = Field(description=_FROM_PROGRAMME)
+
+
 class OperatingCostCoveredV1(Payload):
     entry_id: str = Field(description=_ENTRY)
     amount: StrictInt = Field(description=_AMOUNT)
@@ -98,6 +110,11 @@ class InKindContributedV1(Payload):
     school: str | None = Field(description="Receiving school code, or null.")
     programme: str | None = Field(description="Receiving programme code, or null.")
     value_date: dt.date = Field(description="When the contribution was delivered.")
+
+
+class InKindContributedV2(InKindContributedV1):
+    from_grant: str | None = Field(description=_FROM_GRANT + " Only for a gift to a school.")
+    from_programme: str | None = Field(description=_FROM_PROGRAMME)
 
 
 class GrantCommittedV1(Payload):
@@ -195,6 +212,89 @@ class IdempotencyKeyClaimedV1(Payload):
     response: dict[str, Any] = Field(description="What the first request answered.")
 
 
+_IIK = "The account number (IBAN form: KZ, 2 check digits, 16 characters)."
+_PARTY_KIND = "school or donor: the kind of party holding the account."
+_PARTY = "Code of the school or donor holding the account."
+
+
+class BankAccountHeldV1(Payload):
+    iik: str = Field(description=_IIK)
+    party_kind: str = Field(description=_PARTY_KIND)
+    party: str = Field(description=_PARTY)
+    bic: str = Field(description="The bank's BIC (SWIFT code), e.g. HSBKKZKX.")
+    bin: str = Field(description="BIN (organisation) or IIN (person) of the holder, 12 digits.")
+    kbe: str | None = Field(description="Beneficiary code (residency and economic sector).")
+    valid_from: dt.date = Field(description="First day these details are valid.")
+
+
+class BankAccountClosedV1(Payload):
+    iik: str = Field(description=_IIK)
+    party_kind: str = Field(description=_PARTY_KIND)
+    party: str = Field(description=_PARTY)
+    valid_to: dt.date = Field(description="Last day the account was the party's.")
+    reason: str = Field(description="Why it was closed.")
+
+
+class BankAccountListedV1(Payload):
+    party_kind: str = Field(description=_PARTY_KIND)
+    party: str = Field(description=_PARTY)
+    iik: str = Field(description=_IIK)
+
+
+class ImportRecordedV1(Payload):
+    import_id: str = Field(description="Id of the import run (UUID).")
+    file_name: str = Field(description="The uploaded file's name.")
+    sha256: str = Field(description="SHA-256 of the uploaded bytes (hex).")
+    size: StrictInt = Field(description="Bytes uploaded.")
+    format: str = Field(description="1c-statement, register-xlsx or register-csv.")
+    kind: str | None = Field(description="Register kind (disbursements, expenditures, ...).")
+    period_start: dt.date | None = Field(description="First day the statement covers.")
+    period_end: dt.date | None = Field(description="Last day the statement covers.")
+    accounts: list[str] = Field(description="The statement's own IIKs.")
+    atomic: bool = Field(description="All rows or none (false: per-row mode).")
+    rows: StrictInt = Field(description="Rows or documents read from the file.")
+    recorded: StrictInt = Field(description="Rows recorded by this import.")
+    replayed: StrictInt = Field(description="Rows recorded earlier (same bank payment).")
+    refused: StrictInt = Field(description="Rows refused or left for a decision.")
+    school: str | None = Field(description="The school whose statement it is, if known.")
+    donor: str | None = Field(description="The donor whose statement it is, if known.")
+
+
+class BankMonthOpenedV1(Payload):
+    iik: str = Field(description=_IIK)
+    month: str = Field(description="YYYY-MM: the month whose statement lines it keeps.")
+
+
+class BankLineV1(Payload):
+    key: str = Field(description="The payment's key (payer's account, number, date, amount).")
+    number: str | None = Field(description="Document number.")
+    date: str | None = Field(description="Document date (YYYY-MM-DD).")
+    amount: StrictInt | None = Field(description=_AMOUNT)
+    currency: str = Field(description=_CUR)
+    direction: str = Field(description="in (received by the account) or out (paid from it).")
+    counterparty_iik: str | None = Field(description="The other side's IIK.")
+    counterparty_name: str | None = Field(description="The other side's name.")
+    knp: str | None = Field(description="Payment purpose code (KNP).")
+    purpose: str | None = Field(description="Payment purpose text.")
+
+
+class BankMonthReceivedV1(Payload):
+    iik: str = Field(description=_IIK)
+    month: str = Field(description="YYYY-MM.")
+    lines: list[BankLineV1] = Field(description="Statement lines not known before.")
+    balances: dict[str, StrictInt] = Field(
+        description="Stated balances: 'YYYY-MM-DD:opening' or ':closing' -> minor units."
+    )
+    import_sha256: str = Field(description="SHA-256 of the statement file that said so.")
+
+
+class BankLineExplainedV1(Payload):
+    iik: str = Field(description=_IIK)
+    month: str = Field(description="YYYY-MM.")
+    key: str = Field(description="The statement line's key.")
+    reason: str = Field(description="Why the line is not an entry of the ledger.")
+
+
 @dataclass(frozen=True)
 class PublicType:
     name: str
@@ -221,9 +321,22 @@ CATALOGUE: tuple[PublicType, ...] = (
     _t("school-account.opened", 1, SchoolAccountOpenedV1, "A school's cash account opened."),
     _t("school-account.funds-received", 1, FundsMovedV1, "Cash arrived from a disbursement."),
     _t("school-account.funds-withdrawn", 1, FundsMovedV1, "Cash left by a disbursement reversal."),
-    _t("expenditure.recorded", 1, ExpenditureRecordedV1, "A school spent cash."),
+    _t("expenditure.recorded", 1, ExpenditureRecordedV1, "A school spent cash (superseded)."),
+    _t(
+        "expenditure.recorded",
+        2,
+        ExpenditureRecordedV2,
+        "A school spent cash, naming the grant or programme it came from, if it did.",
+    ),
     _t("operating-cost.covered", 1, OperatingCostCoveredV1, "A donor paid an operating cost."),
-    _t("in-kind.contributed", 1, InKindContributedV1, "A donor contributed in kind."),
+    _t("in-kind.contributed", 1, InKindContributedV1, "A donor contributed in kind (superseded)."),
+    _t(
+        "in-kind.contributed",
+        2,
+        InKindContributedV2,
+        "A donor contributed in kind, naming the grant or programme a gift to a school counts "
+        "under, if it did.",
+    ),
     _t("grant.committed", 1, GrantCommittedV1, "A donor committed a grant to a school."),
     _t("grant.disbursed", 1, GrantDisbursedV1, "Cash paid out against a grant."),
     _t("grant.reduced", 1, GrantReducedV1, "An undisbursed commitment reduced or cancelled."),
@@ -237,6 +350,16 @@ CATALOGUE: tuple[PublicType, ...] = (
     _t("fiscal-calendar.started", 1, FiscalCalendarStartedV1, "The period calendar began."),
     _t("period.closed", 1, PeriodClosedV1, "A month or quarter closed for entries."),
     _t("period.reopened", 1, PeriodReopenedV1, "A closed period reopened, with a reason."),
+    _t("bank-account.registered", 1, BankAccountHeldV1, "A party's bank account registered."),
+    _t("bank-account.reassigned", 1, BankAccountHeldV1, "A closed IIK registered to a party."),
+    _t("bank-account.changed", 1, BankAccountHeldV1, "New bank details, valid from a date."),
+    _t("bank-account.closed", 1, BankAccountClosedV1, "A bank account closed, with a reason."),
+    _t("bank-account-list.started", 1, BankAccountListedV1, "Index: a party's first IIK."),
+    _t("bank-account-list.added", 1, BankAccountListedV1, "Index: another IIK of a party."),
+    _t("import.recorded", 1, ImportRecordedV1, "A bank statement or register was imported."),
+    _t("bank-month.opened", 1, BankMonthOpenedV1, "An account's month of statement lines."),
+    _t("bank-month.received", 1, BankMonthReceivedV1, "Statement lines and balances received."),
+    _t("bank-line.explained", 1, BankLineExplainedV1, "A line only in the bank, explained."),
 )
 
 # Every stored type is published and nothing is published that is never stored: a new

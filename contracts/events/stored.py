@@ -83,6 +83,16 @@ STORED_TYPES: tuple[StoredType, ...] = (
     _t("periods:FiscalCalendar.Started", "fiscal-calendar.started"),
     _t("periods:FiscalCalendar.PeriodClosed", "period.closed"),
     _t("periods:FiscalCalendar.PeriodReopened", "period.reopened"),
+    _t("bank_accounts:BankAccount.Registered", "bank-account.registered"),
+    _t("bank_accounts:BankAccount.Reassigned", "bank-account.reassigned"),
+    _t("bank_accounts:BankAccount.Changed", "bank-account.changed"),
+    _t("bank_accounts:BankAccount.Closed", "bank-account.closed"),
+    _t("bank_accounts:BankAccountList.Started", "bank-account-list.started"),
+    _t("bank_accounts:BankAccountList.Added", "bank-account-list.added"),
+    _t("imports:ImportRun.Recorded", "import.recorded"),
+    _t("bank_statements:BankMonth.Opened", "bank-month.opened"),
+    _t("bank_statements:BankMonth.Received", "bank-month.received"),
+    _t("bank_statements:BankMonth.LineExplained", "bank-line.explained"),
 )
 
 BY_TOPIC: dict[str, StoredType] = {t.topic: t for t in STORED_TYPES}

@@ -1,11 +1,14 @@
 """Which programme an entry's figures count under: one rule for every programme figure.
 
 A grant may name a programme, and its entries (commitment, disbursements, reductions)
-carry it. An entry that names no programme (a school's expenditure, an in-kind gift
-to a school, a reversal of either) belongs to the programme of the school's grants
-when they all name one and the same programme, and to ``unattributed`` otherwise
-(no grants, grants without a programme, or grants under several programmes).
-Operating costs that name no programme are ``unattributed`` too.
+carry it. A school's expenditure or an in-kind gift to a school may name the grant or
+programme its money came from: it counts under that programme (a named grant's, or
+``unattributed`` if that grant names none); the read side stores it on the entry, so
+it is used first, like any named programme. An entry that names neither (nor a
+reversal of one) belongs to the programme of the school's grants when they all name
+one and the same programme, and to ``unattributed`` otherwise (no grants, grants
+without a programme, or grants under several programmes). Operating costs that name
+no programme are ``unattributed`` too. No programme may be registered under that code.
 
 The rule is evaluated when a figure is read, over the grants committed within the
 same cut (value date, recorded-at, log position) as the postings it attributes: a
@@ -24,11 +27,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ledger.domain.registry import UNATTRIBUTED
 from projections.figures import Row
 from projections.queries import Cut, programme_balance_rows
 from projections.tables import Tables
-
-UNATTRIBUTED = "unattributed"
 
 
 def _within(table: Any, cut: Cut, at: int | None, dialect: str) -> ColumnElement[bool]:
@@ -80,8 +82,9 @@ async def programme_figures(
 ) -> ProgrammeFigures:
     """Every posting within the cut, summed per attributed programme.
 
-    A programme's schools are those with a grant under it plus those whose unnamed
-    entries it takes; ``unattributed`` counts the schools whose unnamed entries it takes.
+    A programme's schools are those with a grant under it, those whose spending or gifts
+    name it, and those whose unnamed entries it takes; ``unattributed`` counts the schools
+    whose entries it takes.
     """
     p, e = t.postings, t.entries
     within = _within(p, cut, at, conn.dialect.name)
@@ -111,16 +114,18 @@ async def programme_figures(
         sums[key][(account, kind, currency)] += int(amount)
         if school is not None:
             members[key].add(school)
-    granted = (
+    # Grants under the programme, and spending or gifts that name it as their source.
+    named = (
         select(e.c.programme, e.c.school)
         .where(
-            e.c.kind == "commitment",
+            e.c.kind.in_(("commitment", "expenditure", "in-kind")),
             e.c.programme.is_not(None),
+            e.c.school.is_not(None),
             _within(e, cut, at, conn.dialect.name),
         )
         .distinct()
     )
-    for programme, school in (await conn.execute(granted)).all():
+    for programme, school in (await conn.execute(named)).all():
         members[programme].add(school)
     return ProgrammeFigures(
         rows={

@@ -14,6 +14,7 @@ from projections.runner import ProjectionRunner
 from projections.store import (
     active_generation,
     create_generation,
+    create_indexes,
     drop_generation,
     tracked_position,
 )
@@ -59,12 +60,22 @@ def rebuild(runner: ProjectionRunner, progress: Progress | None = None) -> int:
         return _rebuild(runner, started, progress)
 
 
+def fill_generation(
+    runner: ProjectionRunner, generation: int, progress: Progress | None = None
+) -> None:
+    """Fill a generation made with ``indexes=False`` from the log, then index it: built
+    once over the loaded rows rather than maintained row by row while loading."""
+    runner.catch_up(generation=generation, progress=progress)
+    with runner.store.engine.begin() as conn:
+        create_indexes(conn, generation)
+
+
 def _rebuild(runner: ProjectionRunner, started_seconds: float, progress: Progress | None) -> int:
     store = runner.store
     with store.engine.begin() as conn:
         new = _next_generation(conn)
-        create_generation(conn, new)
-    runner.catch_up(generation=new, progress=progress)
+        create_generation(conn, new, indexes=False)
+    fill_generation(runner, new, progress)
     with store.engine.begin() as conn:
         old = active_generation(conn)
         conn.execute(update(active).values(generation=new))
@@ -162,7 +173,8 @@ def _verify(
     store = runner.store
     with store.engine.begin() as conn:
         scratch = _next_generation(conn)
-        create_generation(conn, scratch)
+        # Compared by full scans and dropped after: never indexed.
+        create_generation(conn, scratch, indexes=False)
     differences: list[str] = []
     try:
         with store.engine.connect() as opened:

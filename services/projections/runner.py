@@ -8,13 +8,16 @@ import time
 from collections.abc import Callable
 
 from eventsourcing.persistence import Notification
+from sqlalchemy import Connection
 
-from projections.audit.chainer import AuditChainer
+from projections.allocation import fewer_collections
+from projections.audit.chainer import AuditChainer, Batch
 from projections.facts import IGNORED
 from projections.leader import Leadership
 from projections.log import EventLog
+from projections.pipeline import PipelinedReplay
 from projections.readahead import ReadAhead
-from projections.store import ReadStore, active_generation, tracked_position
+from projections.store import ReadStore, active_generation, tracked_position, transaction
 from projections.tables import tables_for
 from projections.writer import BatchApplier, Facts, TrackingConflict
 
@@ -64,6 +67,11 @@ class ProjectionRunner:
         # the read side wakes the requests waiting for a position.
         self.on_advance: list[Callable[[], None]] = []
         self.role = "starting"
+        # The live read models' position after this runner's last committed batch,
+        # and that batch (for the chainer).
+        self.position: int | None = None
+        self.last_batch: Batch | None = None
+        self._leadership_checked = 0.0
 
     def run_once(
         self,
@@ -71,13 +79,16 @@ class ProjectionRunner:
         generation: int | None = None,
         until: int | None = None,
         read: ReadAhead | None = None,
+        connection: Connection | None = None,
     ) -> int:
         """Apply the next batch to a generation (the active one by default).
 
         Returns how many events were applied; the batch and the new position are
-        one transaction, so a crash leaves either all of it or none of it.
+        one transaction, so a crash leaves either all of it or none of it. A live
+        batch is kept (``last_batch``) for the audit chainer, which chains the same
+        events next: read once, decoded once.
         """
-        with self.store.engine.begin() as conn:
+        with transaction(self.store.engine, connection) as conn:
             gen = generation if generation is not None else active_generation(conn)
             tables = tables_for(gen)
             start = tracked_position(conn, tables)
@@ -92,22 +103,33 @@ class ProjectionRunner:
             if not notifications:
                 return 0
             applier = BatchApplier(conn, tables, self._facts.setdefault(gen, Facts()))
-            types = []
-            for n in notifications:
-                name = topic_name(n.topic)
-                if name in IGNORED:
-                    # Two events in three (claims, locators, account openings): decoding
-                    # them was most of the decode cost, for nothing the read side keeps.
-                    types.append(name)
-                    continue
-                event = self.log.decode(n)
-                types.append(type(event).__qualname__)
-                applier.apply(event, n.id)
+            types, decoded = self.apply_notes(applier, notifications)
             applier.flush(start, notifications[-1].id)
         if generation is None:  # the live read models, not a rebuild or verify replay
+            self.position = notifications[-1].id
+            self.last_batch = Batch(notifications, decoded)
             for callback in self.on_batch:
                 callback(types)
         return len(notifications)
+
+    def apply_notes(
+        self, applier: BatchApplier, notifications: list[Notification]
+    ) -> tuple[list[str], dict[int, object]]:
+        """Decode and apply a batch (nothing written yet): its event type names, and the
+        events decoded by position."""
+        types = []
+        decoded: dict[int, object] = {}
+        for n in notifications:
+            name = topic_name(n.topic)
+            if name in IGNORED:
+                # Two events in three (claims, locators, account openings): decoding
+                # them was most of the decode cost, for nothing the read side keeps.
+                types.append(name)
+                continue
+            event = decoded[n.id] = self.log.decode(n)
+            types.append(type(event).__qualname__)
+            applier.apply(event, n.id)
+        return types, decoded
 
     def forget(self, generation: int) -> None:
         """Drop what was learnt while replaying a generation (after dropping its tables)."""
@@ -122,8 +144,12 @@ class ProjectionRunner:
     ) -> int:
         if generation is None:
             return self._catch_up(generation, until, progress, None)
-        # A generation nobody follows yet: read the next page while applying this one.
-        with ReadAhead(self.log, self.replay_batch_size, until) as read:
+        # A generation nobody follows yet: read the next page while applying this one,
+        # and (PostgreSQL) write each batch while applying the next.
+        with ReadAhead(self.log, self.replay_batch_size, until) as read, fewer_collections():
+            if self.store.engine.dialect.name == "postgresql":
+                facts = self._facts.setdefault(generation, Facts())
+                return PipelinedReplay(self, generation, facts).run(until, read, progress)
             return self._catch_up(generation, until, progress, read)
 
     def _catch_up(
@@ -169,9 +195,18 @@ class ProjectionRunner:
         self.leadership.release()
 
     def _lead(self) -> bool:
-        """Hold the runner lock, or stand by; checked between batches."""
+        """Hold the runner lock, or stand by; checked between batches.
+
+        That the lock's session is still alive is asked at most once per standby poll,
+        not before every batch (two round trips each): the conditional tracking update
+        already keeps a runner that lost it from applying anything twice.
+        """
         try:
-            leading = self.leadership.try_acquire() and self.leadership.still_held()
+            leading = self.leadership.try_acquire()
+            now = time.monotonic()
+            if leading and now - self._leadership_checked >= STANDBY_POLL_SECONDS:
+                leading = self.leadership.still_held()
+                self._leadership_checked = now
         except Exception as e:
             self.last_error = repr(e)
             leading = False
@@ -183,8 +218,16 @@ class ProjectionRunner:
             if not self._lead():
                 self._stop.wait(STANDBY_POLL_SECONDS)
                 continue
+            applied = chained = 0
             try:
-                applied = self.run_once() + self.audit.run_once()
+                # One pooled connection (one liveness ping) for both transactions.
+                with self.store.engine.connect() as conn:
+                    applied = self.run_once(connection=conn)
+                    if applied:
+                        # Readers waiting for a position wake now, not after the chaining.
+                        self._advanced()
+                    batch, self.last_batch = self.last_batch, None
+                    chained = self.audit.run_once(connection=conn, batch=batch)
                 self.last_error = None
             except TrackingConflict:
                 applied = 1  # another runner moved on; read its position and go on
@@ -194,9 +237,10 @@ class ProjectionRunner:
                 log.exception("projection batch failed; retrying")
                 time.sleep(1.0)
                 continue
-            if applied == 0:
+            if applied == 0 and chained == 0:
                 self._wake.wait(self.poll_seconds)
                 self._wake.clear()
-            else:
-                for callback in self.on_advance:
-                    callback()
+
+    def _advanced(self) -> None:
+        for callback in self.on_advance:
+            callback()

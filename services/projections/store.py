@@ -7,7 +7,9 @@ event store's synchronous recorder); the API reads through an async engine
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import Connection, Engine, create_engine, event, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.schema import CreateTable
 
 from projections.audit.tables import audit_metadata
 from projections.generations import drop_orphans, schema_lock_key
@@ -133,6 +136,13 @@ class ReadStore:
             sync_args["options"] = f"-csearch_path={urls.schema}"
             async_args["server_settings"] = {"search_path": urls.schema}
         if urls.sync_url.startswith("postgresql"):
+            # The writer's commits do not wait for the WAL flush. Everything written here
+            # is derived from the event log, and each batch carries its tracking position
+            # in the same transaction: a database crash can lose only the last batches,
+            # position included, which the runner then applies again. The wait for the
+            # flush was most of a small batch's commit, and a batch per commit is lag.
+            options = sync_args.get("options", "")
+            sync_args["options"] = f"{options} -csynchronous_commit=off".strip()
             # A database that is down or restarting answers 503 within seconds, and a
             # connection it closed is noticed at checkout (pre-ping) instead of failing
             # the request that drew it.
@@ -200,13 +210,41 @@ class ReadStore:
         self.engine.dispose()
 
 
-def create_generation(conn: Connection, generation: int) -> Tables:
+@contextlib.contextmanager
+def transaction(engine: Engine, connection: Connection | None = None) -> Iterator[Connection]:
+    """A transaction on ``connection`` if given (a caller running several on one checkout),
+    else on a connection of the engine's pool."""
+    if connection is None:
+        with engine.begin() as conn:
+            yield conn
+    else:
+        with connection.begin():
+            yield connection
+
+
+def create_generation(conn: Connection, generation: int, *, indexes: bool = True) -> Tables:
+    """A generation's empty tables at position 0.
+
+    ``indexes=False`` creates only the tables with their keys (all a replay looks rows
+    up by); ``create_indexes`` adds the rest once filled. Loading a whole log into
+    tables that are indexed already cost the database a third more work.
+    """
     tables = tables_for(generation)
     for table in tables.all():
         table.drop(conn, checkfirst=True)
-        table.create(conn)
+        if indexes:
+            table.create(conn)
+        else:
+            conn.execute(CreateTable(table))
     conn.execute(insert(tables.tracking).values(projection=PROJECTION_NAME, position=0))
     return tables
+
+
+def create_indexes(conn: Connection, generation: int) -> None:
+    """The secondary indexes of a generation made with ``indexes=False``."""
+    for table in tables_for(generation).all():
+        for index in table.indexes:
+            index.create(conn)
 
 
 def drop_generation(conn: Connection, generation: int) -> None:

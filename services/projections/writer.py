@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,20 +71,27 @@ class BatchApplier:
         self.region_by_school = facts.region_by_school
         self.new_pending: dict[str, dict[str, Any]] = {}
         self.decided: list[dict[str, Any]] = []
+        # Called before reading the tables: a pipelined replay first lets the batch
+        # still being written commit, so its rows are there to be found.
+        self.before_lookup: Callable[[], None] = lambda: None
+
+    def _lookup(self, statement: Any) -> Any:
+        self.before_lookup()
+        return self.conn.execute(statement)
 
     # -- lookups: this batch first, then the tables ----------------------------------
 
     def _grant(self, grant_id: str) -> dict[str, Any]:
         if grant_id not in self.grants:
             g = self.t.grants
-            row = self.conn.execute(select(g).where(g.c.grant_id == grant_id)).mappings().one()
+            row = self._lookup(select(g).where(g.c.grant_id == grant_id)).mappings().one()
             self.grants[grant_id] = dict(row)
         return self.grants[grant_id]
 
     def _school_of_account(self, aggregate_id: str) -> str:
         if aggregate_id not in self.school_by_account:
             s = self.t.schools
-            self.school_by_account[aggregate_id] = self.conn.execute(
+            self.school_by_account[aggregate_id] = self._lookup(
                 select(s.c.code).where(s.c.account_id == aggregate_id)
             ).scalar_one()
         return self.school_by_account[aggregate_id]
@@ -91,7 +99,7 @@ class BatchApplier:
     def _donor_of(self, aggregate_id: str) -> str:
         if aggregate_id not in self.donor_by_id:
             d = self.t.donors
-            self.donor_by_id[aggregate_id] = self.conn.execute(
+            self.donor_by_id[aggregate_id] = self._lookup(
                 select(d.c.code).where(d.c.aggregate_id == aggregate_id)
             ).scalar_one()
         return self.donor_by_id[aggregate_id]
@@ -101,7 +109,7 @@ class BatchApplier:
             return None
         if school not in self.region_by_school:
             s = self.t.schools
-            self.region_by_school[school] = self.conn.execute(
+            self.region_by_school[school] = self._lookup(
                 select(s.c.region).where(s.c.code == school)
             ).scalar_one()
         return self.region_by_school[school]
@@ -109,7 +117,7 @@ class BatchApplier:
     def _entry(self, entry_id: str) -> dict[str, Any]:
         if entry_id not in self.entry_cache:
             e = self.t.entries
-            row = self.conn.execute(select(e).where(e.c.entry_id == entry_id)).mappings().one()
+            row = self._lookup(select(e).where(e.c.entry_id == entry_id)).mappings().one()
             self.entry_cache[entry_id] = dict(row)
         return self.entry_cache[entry_id]
 

@@ -5,27 +5,39 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 
 from ledger import __version__
 from ledger.api import access, problems
+from ledger.api.import_files import ImportSettings
 from ledger.api.query_params import reject_unknown_query
-from ledger.api.routes import approvals, batches, entries, periods, registry
+from ledger.api.routes import (
+    approvals,
+    bank_accounts,
+    batches,
+    entries,
+    imports,
+    periods,
+    registry,
+)
 from ledger.application.app import LedgerApplication
 from ledger.application.committer import CommitReport
 from ledger.infrastructure.settings import Settings
 from ledger.observability.logs import configure_logging
 from ledger.observability.middleware import RequestObserver
 from projections import api as projections_api
-from projections import approvals_api, listing_api
+from projections import approvals_api, listing_api, reconciliation_api
 from projections.audit import api as audit_api
 from projections.audit.streams import StreamLimits
 from projections.exports import routes as exports_routes
+from projections.grant_lookup import open_grants
 from projections.observability.business import BusinessGauges
 from projections.observability.gauges import ProjectionGauges
-from server import probes
+from server import console, probes
+from server.bank_side import bank_side
 from server.bootstrap import System, build
 from server.deadline import RequestDeadline
 
@@ -110,9 +122,18 @@ def create_app(
     app.state.stream_limits = StreamLimits(
         settings.sse_max_streams, settings.sse_max_streams_per_caller
     )
+    app.state.imports = ImportSettings(
+        max_bytes=settings.import_max_bytes,
+        max_rows=settings.import_max_rows,
+        knp_categories=dict(settings.import_knp_categories),
+        open_grants=partial(open_grants, system.read_side),
+    )
+    app.state.bank_side = partial(bank_side, system.ledger)
     problems.install(app)
     for router in (
         registry.router,
+        bank_accounts.router,
+        imports.router,
         entries.router,
         projections_api.router,
         audit_api.router,
@@ -123,9 +144,12 @@ def create_app(
         approvals_api.router,
         listing_api.router,
         batches.router,
+        reconciliation_api.router,
     ):
         app.include_router(router)
+    console.mount(app)
     access.install(app, settings, verifier)  # strict JSON, body limit, access control
+    console.install(app, settings, verifier)  # the console's session, outside the guards
     # Added last, so outermost: they also see refusals made by the body limit.
     app.add_middleware(RequestDeadline, seconds=settings.request_deadline_seconds)
     app.add_middleware(RequestObserver, metrics=metrics)

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ledger.application.app import LedgerApplication
 from ledger.infrastructure.settings import Settings, eventsourcing_env
-from ledger.observability.metrics import Metrics
-from projections.pending import overdue_in
-from projections.runner import ProjectionRunner
-from projections.service import ReadSide
-from projections.store import ReadPool, ReadStore
-from server.sweeper import ExpirySweeper
+
+if TYPE_CHECKING:
+    # Imported where built: a command that needs only the write application (``ledger
+    # replay``) does not pay a quarter of a second for the read side, SQLAlchemy and metrics.
+    from ledger.observability.metrics import Metrics
+    from projections.runner import ProjectionRunner
+    from projections.service import ReadSide
+    from projections.store import ReadStore
+    from server.sweeper import ExpirySweeper
 
 
 def build_ledger(
@@ -71,6 +75,8 @@ def _bound_store_waits(application: LedgerApplication, wait_seconds: float) -> N
 
 def build_read_store(settings: Settings, *, ensure_schema: bool = True) -> ReadStore:
     """The read store beside the events (or at ``projections_url``)."""
+    from projections.store import ReadPool, ReadStore
+
     pool = ReadPool(
         size=settings.read_pool_size,
         overflow=settings.read_pool_overflow,
@@ -139,6 +145,12 @@ def build(
 ) -> System:
     """Everything ``ledger serve`` runs. ``follow`` (default: ``settings.run_projections``)
     adds the projection runner and the expiry sweeper; pass ``ledger`` to share one."""
+    from ledger.observability.metrics import Metrics
+    from projections.pending import overdue_in
+    from projections.runner import ProjectionRunner
+    from projections.service import ReadSide
+    from server.sweeper import ExpirySweeper
+
     follow = settings.run_projections if follow is None else follow
     application = ledger or build_ledger(settings)
     store = build_read_store(settings)

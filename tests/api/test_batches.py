@@ -44,7 +44,9 @@ def test_every_recording_route_is_in_the_batch_table(client: TestClient) -> None
             for p in operations.get("post", {}).get("parameters", [])
         )
     }
-    assert recording_routes == {r.template for r in RECORDINGS}
+    # An import is a file upload, not a JSON request a batch could carry; its lines are
+    # themselves recorded through the batch service.
+    assert recording_routes - {"/v1/imports"} == {r.template for r in RECORDINGS}
 
 
 def test_mixed_items_answer_as_their_single_routes(

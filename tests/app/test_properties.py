@@ -48,6 +48,7 @@ from ledger.domain.errors import (
     InvalidAmount,
     NotFound,
     NotReversible,
+    ReversalBeforeEntry,
 )
 from ledger.domain.grant import Grant
 from ledger.domain.money import MAX_ENTRY_AMOUNT
@@ -461,9 +462,11 @@ class LedgerMachine(RuleBasedStateMachine):
         among=st.sampled_from(
             ["any", "any", "standing", "standing", "disbursements", "latest", "unknown"]
         ),
+        early=st.sampled_from([False, False, False, True]),
     )
-    def reverse(self, index: int, among: str) -> None:
-        """Reverse a random earlier entry (reversals included), or an unknown one."""
+    def reverse(self, index: int, among: str, early: bool) -> None:
+        """Reverse a random earlier entry (reversals included), or an unknown one; now
+        and then dated the day before every entry (refused unless refused earlier)."""
         candidates = self.entry_order
         if among == "latest":  # the commonest correction: undo what was just entered
             candidates = candidates[-1:]
@@ -481,11 +484,12 @@ class LedgerMachine(RuleBasedStateMachine):
         else:
             entry_id = candidates[index % len(candidates)]
             entry = self.entries[entry_id]
-        expected = self.predict_reversal(entry)
+        expected = self.predict_reversal(entry, early)
+        dated = DAY - dt.timedelta(days=1) if early else DAY
         recorded = self.run(
             expected,
             lambda c: self.app.reverse_entry(
-                c, entry_id=UUID(entry_id), reason="correction", value_date=DAY
+                c, entry_id=UUID(entry_id), reason="correction", value_date=dated
             ),
         )
         if recorded is None:
@@ -495,13 +499,17 @@ class LedgerMachine(RuleBasedStateMachine):
         self.apply_reversal(entry)
         self.add_entry(recorded, EntryModel("reversal", entry.amount, entry.currency))
 
-    def predict_reversal(self, entry: EntryModel | None) -> type[DomainError] | None:
+    def predict_reversal(
+        self, entry: EntryModel | None, early: bool = False
+    ) -> type[DomainError] | None:
         if entry is None:
             return NotFound
         if entry.kind == "reversal":
             return NotReversible
         if entry.reversed:
             return AlreadyReversed
+        if early:  # every entry here is dated DAY
+            return ReversalBeforeEntry
         if entry.kind == "commitment":
             assert entry.grant is not None
             standing = [

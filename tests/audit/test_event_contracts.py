@@ -10,6 +10,7 @@ import json
 import pkgutil
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import jsonschema
 import pytest
@@ -25,7 +26,7 @@ from ledger.application.unit_of_work import Context
 from ledger.domain.donor import Donor
 from ledger.domain.registry import registry_id
 from projections.audit.public import CURRENT, TOPIC_TYPES, public_form
-from projections.facts import ENTRY_FIELDS, IGNORED, REGISTRY_ROWS
+from projections.facts import ENTRY_FIELDS, IGNORED, REGISTRY_ROWS, entry_facts
 from server.demo import load_demo
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "contracts" / "schemas" / "events"
@@ -167,3 +168,69 @@ def test_the_read_side_reads_every_catalogued_type_it_is_told_to() -> None:
         if t.registry is not None:
             assert t.registry in REGISTRY_ROWS, t.topic
     assert set(ENTRY_FIELDS) == {t.public for t in STORED_TYPES if t.entry is not None}
+
+
+def test_spending_stored_under_v1_reads_as_v2_naming_no_source(app: Any) -> None:
+    """An expenditure written before entries could name their source reads as naming
+    none: the public form is v2 with nulls, and the school's figures still count it."""
+    n = iter(range(100))
+
+    def ctx() -> Context:
+        return Context(actor="finance-1", idempotency_key=f"v1-spend-{next(n):04d}")
+
+    app.register_donor(ctx(), code="qh", name="QH")
+    app.register_school(
+        ctx(), code="khromtau", name="Khromtau", school_type="hub", region="aktobe",
+        district="Khromtau",
+    )  # fmt: skip
+    grant = app.commit_grant(
+        ctx(), donor="qh", school="khromtau", programme=None, amount=1_000, currency="KZT",
+        value_date=dt.date(2024, 1, 1), reference="AGR-1",
+    ).response["grant_id"]  # fmt: skip
+    app.disburse(
+        ctx(), grant_id=UUID(grant), amount=1_000, currency="KZT",
+        value_date=dt.date(2024, 1, 2), payment_reference="PP-1",
+    )  # fmt: skip
+    app.record_expenditure(
+        ctx(), school="khromtau", amount=300, currency="KZT", category="books",
+        value_date=dt.date(2024, 1, 3), reference="INV-1",
+    )  # fmt: skip
+    account = app.get_school_account("khromtau")
+    (stored,) = [
+        n for n in app.recorder.select_notifications(start=1, limit=100)
+        if n.originator_id == account.id and n.topic.endswith(".ExpenditureRecorded")
+    ]  # fmt: skip
+    # The same fact as release 1 wrote it: no class_version, no source fields, a new entry.
+    state = json.loads(stored.state)
+    assert state.pop("class_version") == 2
+    assert (state.pop("from_grant"), state.pop("from_programme")) == (None, None)
+    state["entry_id"] = "00000000-0000-4000-8000-0000000000aa"
+    app.recorder.insert_events(
+        [
+            StoredEvent(
+                originator_id=account.id,
+                originator_version=account.version + 1,
+                topic=stored.topic,
+                state=json.dumps(state).encode(),
+            )
+        ]
+    )
+    assert app.get_school_account("khromtau").cash == {"KZT": 400}
+    (old,) = [
+        n for n in app.recorder.select_notifications(start=1, limit=100)
+        if n.originator_id == account.id and n.originator_version == account.version + 1
+    ]  # fmt: skip
+    event = app.mapper.to_domain_event(old)
+    assert (event.from_grant, event.from_programme) == (None, None)
+    form = public_form(old.topic, event)
+    assert (form.type.name, form.type.version) == ("expenditure.recorded", 2)
+    assert form.payload["from_grant"] is None and form.payload["amount"] == 300
+    # The read side's fact is an unnamed expenditure, attributed by the rule.
+    facts = entry_facts(event)
+    assert facts is not None and (facts.kind, facts.programme) == ("expenditure", None)
+
+
+def test_in_kind_stored_under_v1_reads_as_naming_no_source() -> None:
+    state: dict[str, Any] = {"kind": "laptops", "school": "khromtau", "programme": None}
+    Donor.InKindContributed.upcast_v1_v2(state)
+    assert (state["from_grant"], state["from_programme"]) == (None, None)

@@ -147,6 +147,29 @@ def test_prod_sizes() -> None:
     )
 
 
+# PostgreSQL's reserved slots, the operator's own sessions, `ledger db upgrade`, auditors.
+RESERVED_CONNECTIONS = 40
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_connections_fit_postgres_at_the_largest_scale(overlay: str) -> None:
+    """Every pool the manifests size, at the HPA's maximum plus a surging pod, stays
+    under max_connections (the per-process sums of docs/operations.md)."""
+    config = one(overlay, "ConfigMap", "ledger-config")["data"]
+    pools = 2 * int(config["LEDGER_POOL_SIZE"]) + int(config["LEDGER_READ_POOL_SIZE"])
+    pools += int(config["LEDGER_READ_POOL_OVERFLOW"])
+    api = one(overlay, "Deployment", "ledger-api")["spec"]
+    (container,) = [c for c in api["template"]["spec"]["containers"] if c["name"] == "api"]
+    workers = int(container["args"][container["args"].index("--workers") + 1])
+    hpa = one(overlay, "HorizontalPodAutoscaler", "ledger-api")["spec"]
+    api_pods = hpa["maxReplicas"] + int(api["strategy"]["rollingUpdate"]["maxSurge"])
+    followers = one(overlay, "Deployment", "ledger-projections")["spec"]
+    follower_pods = followers["replicas"] + int(followers["strategy"]["rollingUpdate"]["maxSurge"])
+    needed = api_pods * workers * (pools + 2) + follower_pods * (pools + 8)
+    pg = one(overlay, "Cluster", "ledger-pg")["spec"]["postgresql"]["parameters"]
+    assert needed + RESERVED_CONNECTIONS <= int(pg["max_connections"]), needed
+
+
 def test_dev_is_small_and_has_no_synchronous_standby_to_wait_for() -> None:
     pg = one("dev", "Cluster", "ledger-pg")["spec"]
     assert pg["instances"] == 1

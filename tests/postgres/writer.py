@@ -11,13 +11,32 @@ import argparse
 import datetime as dt
 import json
 import threading
+import time
 import uuid
 from collections import Counter
 
 from ledger.application.app import LedgerApplication
-from ledger.application.unit_of_work import Context
+from ledger.application.committer import CommitNotStarted, CommitOutcomeUnknown
+from ledger.application.unit_of_work import Context, Recorded
 from ledger.domain.errors import DomainError
 from ledger.infrastructure.settings import eventsourcing_env
+
+
+def _disburse(app: LedgerApplication, args: argparse.Namespace, tag: str, n: int) -> Recorded:
+    """One disbursement; an answer that leaves the outcome open is retried with the same
+    key, as a client is told to (on a loaded machine a commit can outlive its wait)."""
+    while True:
+        try:
+            return app.disburse(
+                Context("writer", f"writer-{tag}-{n:06d}"),
+                grant_id=uuid.UUID(args.grant),
+                amount=args.amount,
+                currency="KZT",
+                value_date=dt.date.fromisoformat(args.day),
+                payment_reference=f"PP-{tag}-{n}",
+            )
+        except (CommitOutcomeUnknown, CommitNotStarted):
+            time.sleep(0.05)
 
 
 def main() -> None:
@@ -46,14 +65,7 @@ def main() -> None:
             if n is None:
                 return
             try:
-                recorded = app.disburse(
-                    Context("writer", f"writer-{tag}-{n:06d}"),
-                    grant_id=uuid.UUID(args.grant),
-                    amount=args.amount,
-                    currency="KZT",
-                    value_date=dt.date.fromisoformat(args.day),
-                    payment_reference=f"PP-{tag}-{n}",
-                )
+                recorded = _disburse(app, args, tag, n)
             except DomainError as e:
                 with lock:
                     refused[type(e).__name__] += 1

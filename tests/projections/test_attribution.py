@@ -97,6 +97,41 @@ def _iati_of(g: dict[str, Any]) -> dict[str, int]:
     return {k: v for k, v in {"2": g["committed"], "3": g["disbursed"], "4": expensed}.items() if v}
 
 
+def exports_agree(client: TestClient, at: int, codes: list[str], *cuts: dict[str, str]) -> None:
+    """IATI's activities (in every cut) and 360Giving's grants, per programme, carry the
+    balance endpoint's figures."""
+    for cut in cuts:
+        api = _programmes(client, min_position=at, **cut)
+        assert _iati(client, min_position=at, **cut) == {k: _iati_of(g) for k, g in api.items()}
+    now = _programmes(client, min_position=at)
+    package = json.loads(client.get("/v1/exports/360giving", params={"min_position": at}).text)
+    awarded: dict[str, Decimal] = defaultdict(Decimal)
+    disbursed: dict[str, Decimal] = defaultdict(Decimal)
+    for g in package["grants"]:
+        code = (g.get("grantProgramme") or [{"code": "unattributed"}])[0]["code"]
+        awarded[code] += Decimal(str(g["amountAwarded"]))
+        disbursed[code] += Decimal(str(g["amountDisbursed"]))
+    for code in codes:
+        assert awarded[code] * KZT == now[code]["committed"], code
+        assert disbursed[code] * KZT == now[code]["disbursed"], code
+
+
+def totals_agree(
+    client: TestClient, at: int, now: dict[str, dict[str, Any]], more: dict[str, str]
+) -> list[list[dict[str, Any]]]:
+    """Over all programmes plus unattributed, each figure is the schools' total (the
+    scenario's schools); returns their figures."""
+    schools = [
+        client.get(f"/v1/balances/schools/{s}", params={"min_position": at}).json()["figures"]
+        for s in ("solo", "mixed", "orphan")
+    ]
+    pairs = {"spent": "spent", "cash_on_hand": "cash_on_hand", "disbursed": "received", **more}
+    for figure, school_figure in pairs.items():
+        total = sum(f[school_figure] for s in schools for f in s)
+        assert sum(g[figure] for g in now.values()) == total, figure
+    return schools
+
+
 def test_one_rule_everywhere(client: TestClient, mixed: dict[str, Any]) -> None:
     at = mixed["at"]
     now = _programmes(client, min_position=at)
@@ -120,32 +155,9 @@ def test_one_rule_everywhere(client: TestClient, mixed: dict[str, Any]) -> None:
     assert before["alpha"]["spent"] == 400_000 * KZT
     assert before["unattributed"]["spent"] == 0
 
-    for cut in ({}, {"as_of": "2024-02-28"}):
-        api = _programmes(client, min_position=at, **cut)
-        assert _iati(client, min_position=at, **cut) == {k: _iati_of(g) for k, g in api.items()}
-
-    # 360Giving: per-programme awarded and disbursed equal the endpoint's figures.
-    package = json.loads(client.get("/v1/exports/360giving", params={"min_position": at}).text)
-    awarded: dict[str, Decimal] = defaultdict(Decimal)
-    disbursed: dict[str, Decimal] = defaultdict(Decimal)
-    for g in package["grants"]:
-        code = g["grantProgramme"][0]["code"]
-        awarded[code] += Decimal(str(g["amountAwarded"]))
-        disbursed[code] += Decimal(str(g["amountDisbursed"]))
-    for code in ("alpha", "beta"):
-        assert awarded[code] * KZT == now[code]["committed"]
-        assert disbursed[code] * KZT == now[code]["disbursed"]
-
+    exports_agree(client, at, ["alpha", "beta"], {}, {"as_of": "2024-02-28"})
     # Over all programmes plus unattributed, the figures are the ledger's totals.
-    schools = [
-        client.get(f"/v1/balances/schools/{s}", params={"min_position": at}).json()["figures"]
-        for s in ("solo", "mixed", "orphan")
-    ]
-    pairs = {"spent": "spent", "cash_on_hand": "cash_on_hand", "committed": "committed",
-             "disbursed": "received"}  # fmt: skip
-    for figure, school_figure in pairs.items():
-        total = sum(f[school_figure] for s in schools for f in s)
-        assert sum(g[figure] for g in now.values()) == total
+    schools = totals_agree(client, at, now, {"committed": "committed"})
     # ... and equal to the sum over the programme's schools (solo is alpha-only).
     solo = schools[0][0]
     assert now["alpha"]["spent"] == solo["spent"]

@@ -20,6 +20,11 @@ from ledger.application.approval_commands import (
     RejectDisbursement,
 )
 from ledger.application.approval_policy import ApprovalPolicy
+from ledger.application.bank_commands import (
+    ChangeBankAccount,
+    CloseBankAccount,
+    RegisterBankAccount,
+)
 from ledger.application.command import Command
 from ledger.application.entry_commands import (
     ContributeInKind,
@@ -28,10 +33,13 @@ from ledger.application.entry_commands import (
     ReverseEntry,
 )
 from ledger.application.grant_commands import CommitGrant, Disburse, ReduceGrant
+from ledger.application.import_commands import RecordImport
 from ledger.application.period_commands import ClosePeriod, ReopenPeriod
 from ledger.application.registry_commands import RegisterDonor, RegisterProgramme, RegisterSchool
 from ledger.application.results import (
+    BankAccountRecorded,
     Decided,
+    ImportRecorded,
     Pending,
     PeriodChanged,
     Posted,
@@ -40,12 +48,14 @@ from ledger.application.results import (
     Result,
     Reversed,
 )
+from ledger.application.statement_commands import ExplainBankLine, ReceiveBankLines
 from ledger.application.unit_of_work import Context
 from tests.conftest import make_app
 
 D = dt.date(2024, 3, 1)
 GRANT = UUID("00000000-0000-4000-8000-000000000001")
 ENTRY = UUID("00000000-0000-4000-8000-000000000002")
+IIK = "KZ456010000000000001"
 
 PINNED: list[tuple[Command, str, str]] = [
     (RegisterDonor(code="fund-a", name="Fund A"), "register_donor",
@@ -73,6 +83,15 @@ PINNED: list[tuple[Command, str, str]] = [
     (RecordExpenditure(school="sch-1", amount=100, currency="KZT", category="books",
                        value_date=D, reference="INV-1"), "record_expenditure",
      "1bc4bd71089e5597dabce2462135a62fa3de242d5e606ee7a7b9c5497f865cfc"),
+    # A named source joins the fingerprint only when given (without it: the pin above).
+    (RecordExpenditure(school="sch-1", amount=100, currency="KZT", category="books",
+                       value_date=D, reference="INV-1", from_grant=GRANT), "record_expenditure",
+     "318bc1261b34d0526370d76e6d5cab0c955e319f2ce858d0fa7dd81ad82b72e1"),
+    (ContributeInKind(donor="fund-a", kind="laptops", fair_value=700, currency="KZT",
+                      valuation_basis="invoice", quantities={"teachers_trained": 2},
+                      school="sch-1", programme=None, value_date=D, from_programme="prog-x"),
+     "contribute_in_kind",
+     "8cccc8f9517e242774ef100d4a7cb15e1c702768bea999b221c4428e1eed5f42"),
     (CoverOperatingCost(donor="fund-a", amount=10, currency="KZT", category="audit-fees",
                         programme=None, value_date=D, reference="R-1", description="audit"),
      "cover_operating_cost",
@@ -95,6 +114,35 @@ PINNED: list[tuple[Command, str, str]] = [
      "8802446f06c787486e361521d79038595384f99d9a6ca969ff179becef9e1429"),
     (ReopenPeriod(period="2023-12", reason="late invoice"), "reopen_period",
      "788ef00585998f6a2f01e0e8b6590dbca26264e815a49ec831fe340858b06598"),
+    (RegisterBankAccount(party_kind="school", party="sch-1", iik=IIK, bic="HSBKKZKX",
+                         bin="201240000000", kbe="18", valid_from=D), "register_bank_account",
+     "89a288468833b256eb76048d55d26e7ce624c13c7ef09b22d4c08777fe24c40f"),
+    # An IIK as people write it (spaces, lower case) is the same request.
+    (RegisterBankAccount(party_kind="school", party="sch-1", iik="kz45 6010 0000 0000 0001",
+                         bic="HSBKKZKX", bin="201240000000", kbe="18", valid_from=D),
+     "register_bank_account",
+     "89a288468833b256eb76048d55d26e7ce624c13c7ef09b22d4c08777fe24c40f"),
+    (ChangeBankAccount(party_kind="school", party="sch-1", iik=IIK, bic="CASPKZKA",
+                       bin="201240000000", kbe=None, valid_from=D), "change_bank_account",
+     "d77d2234019a606a3e924b079d2773578e8ae64596b4ecc7177a396fffa655b4"),
+    (CloseBankAccount(party_kind="donor", party="fund-a", iik=IIK, valid_to=D, reason="moved"),
+     "close_bank_account",
+     "2fa2646708cf028c0db47316234709f3d82c54e2cc5fca3f0dfd2219b0ba1620"),
+    (ReceiveBankLines(iik=IIK, month="2024-03", lines=[{"key": "bank-1", "amount": 5}],
+                      balances={"2024-03-01:opening": 0}, import_sha256="ab"),
+     "receive_bank_lines",
+     "6d1241b9b7a4cbca468ca3472fd65dc25762f0e2dffd8b7e8250304d0f383adf"),
+    (ExplainBankLine(iik=IIK, date=D, key="bank-1", reason="fee"), "explain_bank_line",
+     "e7df3061ee7da4a0ae0b3ae0d1a701ad1e409476fb38d687bd40eb2d9e26ba32"),
+    # The file is the request: the counts of a second run of it do not change the key's claim.
+    (RecordImport(file_name="s.txt", sha256="ab", size=10, format="1c-statement", kind=None,
+                  period_start=D, period_end=D, accounts=("KZ1",), atomic=True, rows=1,
+                  recorded=1, replayed=0, refused=0), "record_import",
+     "2f938d2f9e9879fe1bd4de1d5d42766b7e573b1c649127a2c03e0624009a5a63"),
+    (RecordImport(file_name="s.txt", sha256="ab", size=10, format="1c-statement", kind=None,
+                  period_start=D, period_end=D, accounts=("KZ1",), atomic=True, rows=1,
+                  recorded=0, replayed=1, refused=0), "record_import",
+     "2f938d2f9e9879fe1bd4de1d5d42766b7e573b1c649127a2c03e0624009a5a63"),
 ]  # fmt: skip
 
 
@@ -128,6 +176,9 @@ RESULTS: list[tuple[Result, dict[str, object]]] = [
     (Decided(grant_id="g", entry_id="e", status="rejected"),
      {"grant_id": "g", "entry_id": "e", "status": "rejected"}),
     (PeriodChanged(period="2024-01", status="open"), {"period": "2024-01", "status": "open"}),
+    (BankAccountRecorded(iik="KZ1", party_kind="school", party="s", status="open"),
+     {"iik": "KZ1", "party_kind": "school", "party": "s", "status": "open"}),
+    (ImportRecorded(import_id="i"), {"import_id": "i"}),
 ]  # fmt: skip
 
 

@@ -29,6 +29,7 @@ from ledger.domain.errors import (
     InvalidValue,
     NotFound,
     NotReversible,
+    ReversalBeforeEntry,
     UnbalancedPosting,
     UnknownCurrency,
 )
@@ -215,7 +216,11 @@ def received(amount: int, currency: str = "KZT") -> Callable[..., Any]:
 
 
 def spent(
-    amount: int, entry_id: str | None = None, currency: str = "KZT", category: str = "equipment"
+    amount: int,
+    entry_id: str | None = None,
+    currency: str = "KZT",
+    category: str = "equipment",
+    **source: Any,
 ) -> Callable[..., Any]:
     def step(account: SchoolAccount) -> None:
         account.spend(
@@ -226,6 +231,7 @@ def spent(
             value_date=DAY,
             reference="INV-7",
             description="physics lab",
+            **source,
             **META,
         )
 
@@ -269,9 +275,11 @@ def in_kind(
     kind: str = "teacher-training",
     quantities: dict[str, Any] | None = None,
     valuation_basis: str = "NIS course rate x teachers trained",
+    **source: Any,
 ) -> Callable[..., Any]:
     def step(donor: Donor) -> None:
         donor.contribute_in_kind(
+            **source,
             entry_id=entry_id or new_id(),
             kind=kind,
             fair_value=fair_value,
@@ -687,7 +695,7 @@ class TestExpenditure:
         ]
         assert account.cash == {"KZT": 400, "USD": 70}
         assert account.entries[entry] == EntryState(
-            "expenditure", 600, "KZT", tuple(events[0].legs)
+            "expenditure", 600, "KZT", tuple(events[0].legs), value_date=DAY
         )
 
     def test_may_spend_all_cash_on_hand(self) -> None:
@@ -778,6 +786,47 @@ class TestExpenditure:
         assert names(events) == ["SchoolAccount.FundsWithdrawn"]
         assert not hasattr(events[0], "legs")
         assert account.cash == {"KZT": 0}
+
+
+class TestSpentFrom:
+    """Spending and gifts to a school may name the grant or programme they came from."""
+
+    def test_a_named_grant_gives_its_id_and_programme(self) -> None:
+        grant = committed()()
+        account = given(opened(), received(1_000))
+        spent(300, from_grant=grant)(account)
+        (event,) = then(account)
+        assert (event.from_grant, event.from_programme) == (str(grant.id), PROGRAMME)
+
+    def test_a_named_programme_and_nothing_named(self) -> None:
+        programme = Programme.register(code="aktobe-pilot", name="Aktobe pilot", **META)
+        account = given(opened(), received(1_000))
+        spent(300, from_programme=programme)(account)
+        spent(300)(account)
+        named, unnamed = then(account)
+        assert (named.from_grant, named.from_programme) == (None, "aktobe-pilot")
+        assert (unnamed.from_grant, unnamed.from_programme) == (None, None)
+
+    def test_a_grant_of_another_school_or_two_sources_record_nothing(self) -> None:
+        grant = committed()()
+        programme = Programme.register(code="aktobe-pilot", name="Aktobe pilot", **META)
+        account = given(opened("another-school"), received(1_000))
+        with pytest.raises(InvalidValue, match="another-school"):
+            spent(300, from_grant=grant)(account)
+        with pytest.raises(InvalidValue, match="not both"):
+            given(opened(), received(1_000), spent(1, from_grant=grant, from_programme=programme))
+        nothing_pending(account)
+        assert account.cash == {"KZT": 1_000}
+
+    def test_in_kind_to_a_school_names_its_source_but_to_a_programme_not(self) -> None:
+        grant = committed()()
+        donor = given(registered_donor(NIS))
+        in_kind(300, from_grant=grant)(donor)
+        (event,) = then(donor)
+        assert (event.from_grant, event.from_programme) == (str(grant.id), PROGRAMME)
+        with pytest.raises(InvalidValue, match="counts under that programme"):
+            in_kind(300, school=None, programme=PROGRAMME, from_grant=grant)(donor)
+        nothing_pending(donor)
 
 
 # == donors: operating costs and in kind =============================================
@@ -1090,6 +1139,39 @@ class TestReversal:
             reversed_(reversal)(owner)
         nothing_pending(owner)
         assert owner.entries[reversal].reversed_by is None
+
+    @pytest.mark.parametrize("kind", list(REVERSIBLE))
+    def test_a_reversal_is_never_dated_before_its_entry(self, kind: str) -> None:
+        entry = new_id()
+        owner, _ = owner_of(kind, entry)
+        assert owner.entry_value_date(entry) == DAY
+        before = _balances(owner)
+        with pytest.raises(ReversalBeforeEntry, match=DAY.isoformat()):
+            owner.reverse(
+                entry_id=entry, reversal_entry_id=new_id(),
+                value_date=DAY - dt.timedelta(days=1), reason="wrong", **META,
+            )  # fmt: skip
+        nothing_pending(owner)
+        assert _balances(owner) == before and owner.entries[entry].reversed_by is None
+        # The same day is fine, and the reversal's own state carries its date.
+        reversal = new_id()
+        owner.reverse(
+            entry_id=entry, reversal_entry_id=reversal, value_date=DAY, reason="wrong", **META
+        )
+        assert owner.entries[reversal].value_date == DAY
+
+    def test_an_entry_state_without_its_date_takes_the_recorded_one(self) -> None:
+        """State restored from a snapshot older than entry dates: the application hands
+        in the date its recording event carries."""
+        entry = new_id()
+        owner, _ = owner_of("expenditure", entry)
+        owner.entries[entry].value_date = None
+        with pytest.raises(ReversalBeforeEntry):
+            owner.reverse(
+                entry_id=entry, reversal_entry_id=new_id(), value_date=DAY - dt.timedelta(1),
+                reason="wrong", recorded_value_date=DAY, **META,
+            )  # fmt: skip
+        nothing_pending(owner)
 
     @pytest.mark.parametrize(
         "standing",

@@ -18,13 +18,16 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ledger.api import policy
 from ledger.api.auth import KeysUnavailable, Principal, TokenVerifier, Unauthenticated
-from ledger.api.limits import BodySizeLimit
+from ledger.api.limits import BodySizeLimit, route_path
 from ledger.api.policy import PUBLIC, Rule, flat_routes
 from ledger.api.problems import send_problem
 from ledger.api.strict_json import StrictJson
 from ledger.infrastructure.keys import load_key_material
 from ledger.infrastructure.settings import Settings
 from ledger.observability.metrics import Metrics
+
+# Routes that take a file upload (multipart/form-data) instead of a JSON body.
+UPLOADS = ("/v1/imports",)
 
 # Where the verified caller is left for the routes (deps.principal) and the request log.
 PRINCIPAL = "ledger.principal"
@@ -44,11 +47,14 @@ def install(app: FastAPI, settings: Settings, verifier: TokenVerifier) -> None:
     table = policy.effective(settings.metrics_public)
     policy.require_complete(app, table)
     policy.document(app, table)
-    app.add_middleware(StrictJson)
+    app.add_middleware(StrictJson, uploads=frozenset(UPLOADS))
+    # An uploaded file's limit, plus the multipart envelope (headers and boundaries).
+    upload_limit = settings.import_max_bytes + 64 * 1024
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,
-        larger={"/v1/batches": settings.max_batch_body_bytes},
+        larger={"/v1/batches": settings.max_batch_body_bytes}
+        | dict.fromkeys(UPLOADS, upload_limit),
     )
     app.add_middleware(
         AccessControl,
@@ -149,7 +155,7 @@ class AccessControl:
     def _route(self, scope: Scope) -> Any:
         # As the router matches: the first route whose pattern and method fit. A path
         # that fits only with another method is left to the router (405).
-        path = _route_path(scope)
+        path = route_path(scope)
         method = scope["method"]
         if self._flat is None:
             # Unfolded once, at the first request: the routes are fixed by then (the
@@ -163,15 +169,6 @@ class AccessControl:
             if regex.match(path) and (methods is None or method in methods):
                 return route
         return None
-
-
-def _route_path(scope: Scope) -> str:
-    """The path the router matches: without the root path a proxy mounted us under."""
-    path: str = scope["path"]
-    root: str = scope.get("root_path", "")
-    if root and path.startswith(root + "/"):
-        return path[len(root) :]
-    return path
 
 
 def _bearer(scope: Scope) -> str | None:

@@ -9,6 +9,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from contracts.problems import PROBLEM_TYPE_PREFIX
 
 
+def route_path(scope: Scope) -> str:
+    """The path the router matches: without the root path a proxy mounted us under."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root + "/"):
+        return path[len(root) :]
+    return path
+
+
 class BodySizeLimit:
     """Pure ASGI middleware: 413 problem when a body exceeds ``max_bytes``.
 
@@ -26,7 +35,7 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        max_bytes = self.larger.get(scope.get("path", ""), self.default_bytes)
+        max_bytes = self.larger.get(route_path(scope), self.default_bytes)
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:

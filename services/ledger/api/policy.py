@@ -56,6 +56,21 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/programmes"): READ_SUMMARY,
     ("GET", "/v1/schools"): READ_SUMMARY,
     ("GET", "/v1/regions"): READ_SUMMARY,
+    # -- bank accounts and imports ------------------------------------------------------
+    ("POST", "/v1/schools/{code}/bank-accounts"): RECORD,
+    ("POST", "/v1/donors/{code}/bank-accounts"): RECORD,
+    ("POST", "/v1/schools/{code}/bank-accounts/{iik}/changes"): RECORD,
+    ("POST", "/v1/donors/{code}/bank-accounts/{iik}/changes"): RECORD,
+    ("POST", "/v1/schools/{code}/bank-accounts/{iik}/closure"): RECORD,
+    ("POST", "/v1/donors/{code}/bank-accounts/{iik}/closure"): RECORD,
+    ("GET", "/v1/schools/{code}/bank-accounts"): READ_DETAIL,
+    ("GET", "/v1/donors/{code}/bank-accounts"): READ_DETAIL,
+    ("GET", "/v1/imports/templates/{template}"): READ_SUMMARY,
+    ("POST", "/v1/imports"): RECORD,
+    ("GET", "/v1/reconciliation"): READ_DETAIL,
+    ("GET", "/v1/reconciliation.csv"): READ_DETAIL,
+    ("GET", "/v1/reconciliation.xlsx"): READ_DETAIL,
+    ("POST", "/v1/reconciliation/explanations"): RECORD,
     # -- recording financial entries -----------------------------------------------
     ("POST", "/v1/grants"): RECORD,
     # Each item is authorized again by its own route's row.
@@ -99,6 +114,35 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/exports/donors.csv"): AUDIT,
     ("GET", "/v1/exports/iati"): AUDIT,
     ("GET", "/v1/exports/360giving"): AUDIT,
+    # -- the web console (its session cookie carries the same tokens) -------------------
+    # Each page asks the API for what it shows with the person's token, so these rows
+    # decide which pages a role is offered; the API's own rows still decide every call.
+    ("GET", "/console"): READ_SUMMARY,  # on to the overview
+    ("GET", "/console/static"): PUBLIC,
+    ("GET", "/console/sign-in"): PUBLIC,
+    ("POST", "/console/sign-in"): PUBLIC,  # development only; refused in production
+    ("POST", "/console/sign-out"): PUBLIC,
+    ("GET", "/console/language/{code}"): PUBLIC,
+    ("GET", "/console/oidc/start"): PUBLIC,
+    ("GET", "/console/oidc/callback"): PUBLIC,
+    ("GET", "/console/"): READ_SUMMARY,
+    ("GET", "/console/schools"): READ_SUMMARY,
+    ("GET", "/console/schools/{code}"): READ_SUMMARY,
+    ("POST", "/console/schools/{code}/expenditures"): RECORD,
+    ("GET", "/console/grants"): READ_DETAIL,
+    ("GET", "/console/grants/{grant_id}"): READ_DETAIL,
+    ("POST", "/console/grants/{grant_id}/disbursements"): RECORD,
+    ("GET", "/console/record"): RECORD,
+    ("POST", "/console/record/operating-costs"): RECORD,
+    ("POST", "/console/record/in-kind"): RECORD,
+    ("GET", "/console/approvals"): APPROVE | AUDIT | RECORD,
+    ("POST", "/console/approvals/{entry_id}"): APPROVE,
+    ("GET", "/console/journal"): READ_DETAIL,
+    ("GET", "/console/journal/{position}"): READ_DETAIL,
+    ("POST", "/console/journal/{position}/reversal"): RECORD,
+    ("GET", "/console/audit"): AUDIT,
+    ("POST", "/console/audit/verify"): AUDIT,
+    ("GET", "/console/exports/{name}"): AUDIT,
 }
 
 

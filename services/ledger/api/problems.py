@@ -15,7 +15,7 @@ from starlette.types import Scope, Send
 
 from contracts.problems import PROBLEM_TYPE_PREFIX
 from ledger.application.committer import CommitNotStarted, CommitOutcomeUnknown
-from ledger.domain.errors import AlreadyExists, DomainError, NotFound
+from ledger.domain.errors import AlreadyExists, DomainError, NotFound, ReversalBeforeEntry
 from ledger.domain.idempotency import IdempotencyKeyReused
 
 log = logging.getLogger("ledger.api")
@@ -34,6 +34,7 @@ _STATUS_BY_CODE: dict[str, int] = {
     "currency-mismatch": 422,
     "unbalanced-posting": 422,
     "invalid-value": 422,
+    ReversalBeforeEntry.code: 422,
     IdempotencyKeyReused.code: 422,
     NotFound.code: 404,
     AlreadyExists.code: 409,

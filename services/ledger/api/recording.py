@@ -16,20 +16,25 @@ from uuid import UUID
 from pydantic import BaseModel, TypeAdapter
 
 from contracts import approvals as api_approvals
+from contracts import bank_accounts as api_bank
 from contracts import entries as api_entries
 from contracts import periods as api_periods
+from contracts import reconciliation as api_reconciliation
 from contracts import registry as api_registry
 from ledger.application import approval_commands as approvals
+from ledger.application import bank_commands as bank
 from ledger.application import entry_commands as entries
 from ledger.application import grant_commands as grants
 from ledger.application import period_commands as periods
 from ledger.application import registry_commands as registry
+from ledger.application import statement_commands as statements
 from ledger.application.command import Command
 from ledger.application.results import Pending
 from ledger.application.unit_of_work import Recorded
 from ledger.domain.periods import PERIOD_PATTERN
 
 CODE_PATTERN = r"^[a-z0-9][a-z0-9-]{1,63}$"
+IIK_PATH_PATTERN = r"^[A-Za-z0-9]{20}$"
 
 # How each path parameter is read: the same types the single routes declare.
 PARAMS: dict[str, TypeAdapter[Any]] = {
@@ -37,8 +42,13 @@ PARAMS: dict[str, TypeAdapter[Any]] = {
     "entry_id": TypeAdapter(UUID),
     "code": TypeAdapter(str),
     "period": TypeAdapter(str),
+    "iik": TypeAdapter(str),
 }
-PARAM_PATTERNS = {"code": re.compile(CODE_PATTERN), "period": re.compile(PERIOD_PATTERN)}
+PARAM_PATTERNS = {
+    "code": re.compile(CODE_PATTERN),
+    "period": re.compile(PERIOD_PATTERN),
+    "iik": re.compile(IIK_PATH_PATTERN),
+}
 
 Build = Callable[[dict[str, Any], Any], Command]
 
@@ -145,6 +155,41 @@ RECORDINGS: tuple[Recording, ...] = (
         "/v1/periods/{period}/reopen", api_periods.PeriodChange,
         lambda p, b: periods.ReopenPeriod(period=p["period"], reason=b.reason),
         api_periods.PeriodRecorded,
+    ),
+)  # fmt: skip
+
+
+def _bank_accounts(plural: str, kind: str) -> tuple[Recording, ...]:
+    base = f"/v1/{plural}/{{code}}/bank-accounts"
+    return (
+        Recording(
+            base, api_bank.RegisterBankAccount,
+            lambda p, b: bank.RegisterBankAccount(**_dump(b, party_kind=kind, party=p["code"])),
+            api_bank.BankAccountRecorded, location="/v1/{party_kind}s/{party}/bank-accounts",
+        ),
+        Recording(
+            base + "/{iik}/changes", api_bank.ChangeBankAccount,
+            lambda p, b: bank.ChangeBankAccount(
+                **_dump(b, party_kind=kind, party=p["code"], iik=p["iik"])
+            ),
+            api_bank.BankAccountRecorded,
+        ),
+        Recording(
+            base + "/{iik}/closure", api_bank.CloseBankAccount,
+            lambda p, b: bank.CloseBankAccount(
+                **_dump(b, party_kind=kind, party=p["code"], iik=p["iik"])
+            ),
+            api_bank.BankAccountRecorded,
+        ),
+    )  # fmt: skip
+
+
+RECORDINGS += (
+    *_bank_accounts("schools", "school"),
+    *_bank_accounts("donors", "donor"),
+    Recording(
+        "/v1/reconciliation/explanations", api_reconciliation.ExplainBankLine,
+        lambda p, b: statements.ExplainBankLine(**_dump(b)), api_reconciliation.LineExplained,
     ),
 )  # fmt: skip
 

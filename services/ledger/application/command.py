@@ -14,7 +14,9 @@ from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ledger.application.results import (
+    BankAccountRecorded,
     Decided,
+    ImportRecorded,
     PeriodChanged,
     Posted,
     Reduced,
@@ -28,7 +30,10 @@ if TYPE_CHECKING:
     from ledger.application.core import LedgerCore
 
 # Field metadata: the field steers the decision but is not part of the request.
-UNSIGNED: dict[str, bool] = {"fingerprint": False}
+UNSIGNED: dict[str, object] = {"fingerprint": False}
+# Field metadata: a field added after requests were recorded joins the fingerprint only
+# when given, so the retry of a request made before it existed still matches its claim.
+WHEN_GIVEN: dict[str, object] = {"fingerprint": "when-given"}
 
 
 ResultType = (
@@ -38,6 +43,8 @@ ResultType = (
     | type[Reversed]
     | type[Decided]
     | type[PeriodChanged]
+    | type[BankAccountRecorded]
+    | type[ImportRecorded]
 )
 
 
@@ -57,11 +64,13 @@ class Command(ABC):
 
     def fingerprint_args(self) -> dict[str, Any]:
         """The request's arguments as the fingerprint sees them."""
-        return {
-            f.name: getattr(self, f.name)
-            for f in dataclasses.fields(self)
-            if f.metadata.get("fingerprint", True)
-        }
+        args: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            signed, value = f.metadata.get("fingerprint", True), getattr(self, f.name)
+            if signed is False or (signed == "when-given" and value is None):
+                continue
+            args[f.name] = value
+        return args
 
     @property
     def fingerprint(self) -> str:

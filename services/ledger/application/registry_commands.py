@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
 
-from ledger.application.command import Command
+from ledger.application.command import WHEN_GIVEN, Command
 from ledger.application.core import LedgerCore, refuse_existing
 from ledger.application.results import Registered
 from ledger.application.unit_of_work import Context, Recorded, UnitOfWork
@@ -21,15 +20,8 @@ class RegisterDonor(Command):
 
     code: str
     name: str
-    kind: str | None = None
-
-    def fingerprint_args(self) -> dict[str, Any]:
-        # ``kind`` joins the fingerprint only when given, so a retry of a request made
-        # before donors had kinds still matches its stored claim.
-        args = self.arguments("kind")
-        if self.kind is not None:
-            args["kind"] = self.kind
-        return args
+    # Donors had no kind at first: see WHEN_GIVEN.
+    kind: str | None = field(default=None, metadata=WHEN_GIVEN)
 
     def decide(self, app: LedgerCore, uow: UnitOfWork) -> Registered:
         refuse_existing(uow, registry_id("donor", self.code), f"donor {self.code!r}")

@@ -136,4 +136,55 @@ class PeriodChanged:
         return cls(period=stored["period"], status=stored["status"])
 
 
-Result = Registered | Posted | Pending | Reduced | Reversed | Decided | PeriodChanged
+@dataclass(frozen=True)
+class BankAccountRecorded:
+    """A bank account registered, changed or closed; ``status`` is what it is now."""
+
+    iik: str
+    party_kind: str
+    party: str
+    status: Literal["open", "closed"]
+
+    def response(self) -> dict[str, Any]:
+        return {
+            "iik": self.iik,
+            "party_kind": self.party_kind,
+            "party": self.party,
+            "status": self.status,
+        }
+
+    @classmethod
+    def from_response(cls, stored: dict[str, Any]) -> BankAccountRecorded:
+        return cls(
+            iik=stored["iik"],
+            party_kind=stored["party_kind"],
+            party=stored["party"],
+            status=stored["status"],
+        )
+
+
+@dataclass(frozen=True)
+class ImportRecorded:
+    """An import run was recorded, with what it recorded and refused."""
+
+    import_id: str
+
+    def response(self) -> dict[str, Any]:
+        return {"import_id": self.import_id}
+
+    @classmethod
+    def from_response(cls, stored: dict[str, Any]) -> ImportRecorded:
+        return cls(import_id=stored["import_id"])
+
+
+Result = (
+    Registered
+    | Posted
+    | Pending
+    | Reduced
+    | Reversed
+    | Decided
+    | PeriodChanged
+    | BankAccountRecorded
+    | ImportRecorded
+)

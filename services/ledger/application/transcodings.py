@@ -48,6 +48,7 @@ class EntryStateAsDict(Transcoding):
             "legs": list(obj.legs),
             "reversed_by": obj.reversed_by,
             "details": obj.details,
+            "value_date": obj.value_date,
         }
 
     def decode(self, data: dict[str, Any]) -> EntryState:
@@ -58,6 +59,8 @@ class EntryStateAsDict(Transcoding):
             legs=tuple(data["legs"]),
             reversed_by=data["reversed_by"],
             details=data["details"],
+            # Absent from snapshots taken before entry states kept value dates.
+            value_date=data.get("value_date"),
         )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import event
@@ -24,6 +24,11 @@ from ledger.domain.errors import InsufficientCash, InvalidValue
 from ledger.domain.grant import check_reference
 from ledger.domain.money import Leg, check_amount, check_currency
 from ledger.domain.registry import LEDGER_NAMESPACE
+from ledger.domain.sources import spent_from, upcast_naming_no_source
+
+if TYPE_CHECKING:
+    from ledger.domain.grant import Grant
+    from ledger.domain.registry import Programme
 
 CATEGORY_PATTERN = r"^[a-z0-9][a-z0-9-]{1,47}$"
 _CATEGORY = re.compile(CATEGORY_PATTERN)
@@ -121,10 +126,15 @@ class SchoolAccount(EntryOwner):
         description: str,
         actor: str,
         idempotency_key: str,
+        from_grant: Grant | None = None,
+        from_programme: Programme | None = None,
     ) -> None:
+        """Spend cash; ``from_grant`` (a grant of this school) or ``from_programme`` names
+        where the money came from, else the read side attributes it by its one rule."""
         check_amount(amount)
         check_currency(currency)
         self._check_cash(amount, currency, "expenditure")
+        source = spent_from(self.school, from_grant, from_programme)
         self._expenditure_recorded(
             entry_id=entry_id,
             amount=amount,
@@ -133,12 +143,32 @@ class SchoolAccount(EntryOwner):
             value_date=check_value_date(value_date),
             reference=check_reference(reference),
             description=check_description(description),
+            **source,
             legs=chart.expenditure(self.school, category, amount, currency),
             actor=actor,
             idempotency_key=idempotency_key,
         )
 
-    @event("ExpenditureRecorded")
+    class ExpenditureRecorded(EntryOwner.Event):
+        """A school spent cash. v2 added where the money came from; v1 events name neither."""
+
+        class_version = 2
+        entry_id: str
+        amount: int
+        currency: str
+        category: str
+        value_date: dt.date
+        reference: str
+        description: str
+        from_grant: str | None
+        from_programme: str | None
+        legs: tuple[Leg, ...]
+        actor: str
+        idempotency_key: str
+
+        upcast_v1_v2 = staticmethod(upcast_naming_no_source)
+
+    @event(ExpenditureRecorded)
     def _expenditure_recorded(
         self,
         entry_id: str,
@@ -148,12 +178,16 @@ class SchoolAccount(EntryOwner):
         value_date: dt.date,
         reference: str,
         description: str,
+        from_grant: str | None,
+        from_programme: str | None,
         legs: tuple[Leg, ...],
         actor: str,
         idempotency_key: str,
     ) -> None:
         self.cash[currency] = self.cash_on_hand(currency) - amount
-        self.entries[entry_id] = EntryState("expenditure", amount, currency, legs_tuple(legs))
+        self.entries[entry_id] = EntryState(
+            "expenditure", amount, currency, legs_tuple(legs), value_date=value_date
+        )
 
     def _apply_reversal(self, entry: EntryState) -> None:
         self.cash[entry.currency] = self.cash_on_hand(entry.currency) + entry.amount

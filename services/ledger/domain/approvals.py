@@ -171,7 +171,9 @@ class PendingDisbursements(EntryOwner):
     ) -> None:
         del self.reservations[entry_id]
         self.disbursed += amount
-        self.entries[entry_id] = EntryState("disbursement", amount, currency, legs_tuple(legs))
+        self.entries[entry_id] = EntryState(
+            "disbursement", amount, currency, legs_tuple(legs), value_date=value_date
+        )
 
     def reject_disbursement(
         self, *, entry_id: str, reason: str, actor: str, idempotency_key: str
@@ -225,6 +227,7 @@ class PendingDisbursements(EntryOwner):
         reason: str,
         actor: str,
         idempotency_key: str,
+        recorded_value_date: dt.date | None = None,
     ) -> EntryState:
         if entry_id in self.reservations:
             raise NotReversible(
@@ -237,4 +240,5 @@ class PendingDisbursements(EntryOwner):
             reason=reason,
             actor=actor,
             idempotency_key=idempotency_key,
+            recorded_value_date=recorded_value_date,
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.domain import event
@@ -20,6 +20,11 @@ from ledger.domain.errors import InvalidValue
 from ledger.domain.grant import check_reference
 from ledger.domain.money import Leg, check_amount, check_currency
 from ledger.domain.registry import check_code, check_text, registry_id
+from ledger.domain.sources import spent_from, upcast_naming_no_source
+
+if TYPE_CHECKING:
+    from ledger.domain.grant import Grant
+    from ledger.domain.registry import Programme
 
 QUANTITY_NAMES: frozenset[str] = frozenset(
     {"teachers_trained", "hours", "courses", "participants", "schools_reached"}
@@ -141,7 +146,9 @@ class Donor(EntryOwner):
         actor: str,
         idempotency_key: str,
     ) -> None:
-        self.entries[entry_id] = EntryState("operating-cost", amount, currency, legs_tuple(legs))
+        self.entries[entry_id] = EntryState(
+            "operating-cost", amount, currency, legs_tuple(legs), value_date=value_date
+        )
 
     # -- in-kind contributions ------------------------------------------------------
 
@@ -159,11 +166,16 @@ class Donor(EntryOwner):
         value_date: dt.date,
         actor: str,
         idempotency_key: str,
+        from_grant: Grant | None = None,
+        from_programme: Programme | None = None,
     ) -> None:
+        """Record a gift in kind to one school or programme; a gift to a school may name
+        the grant (of that school) or programme it counts under."""
         check_amount(fair_value)
         check_currency(currency)
         if (school is None) == (programme is None):
             raise InvalidValue("an in-kind contribution goes to exactly one school or programme")
+        source = spent_from(school, from_grant, from_programme)
         self._in_kind_contributed(
             entry_id=entry_id,
             kind=check_category(kind, "kind"),
@@ -174,6 +186,7 @@ class Donor(EntryOwner):
             school=school,
             programme=programme,
             value_date=check_value_date(value_date),
+            **source,
             legs=chart.in_kind(
                 self.code, kind, fair_value, currency, school=school, programme=programme
             ),
@@ -181,7 +194,29 @@ class Donor(EntryOwner):
             idempotency_key=idempotency_key,
         )
 
-    @event("InKindContributed")
+    class InKindContributed(EntryOwner.Event):
+        """A donor gave in kind. v2 added the grant or programme a gift to a school counts
+        under (``from_grant``, ``from_programme``); v1 events name neither."""
+
+        class_version = 2
+        entry_id: str
+        kind: str
+        fair_value: int
+        currency: str
+        valuation_basis: str
+        quantities: dict[str, int]
+        school: str | None
+        programme: str | None
+        value_date: dt.date
+        from_grant: str | None
+        from_programme: str | None
+        legs: tuple[Leg, ...]
+        actor: str
+        idempotency_key: str
+
+        upcast_v1_v2 = staticmethod(upcast_naming_no_source)
+
+    @event(InKindContributed)
     def _in_kind_contributed(
         self,
         entry_id: str,
@@ -193,10 +228,14 @@ class Donor(EntryOwner):
         school: str | None,
         programme: str | None,
         value_date: dt.date,
+        from_grant: str | None,
+        from_programme: str | None,
         legs: tuple[Leg, ...],
         actor: str,
         idempotency_key: str,
     ) -> None:
-        self.entries[entry_id] = EntryState("in-kind", fair_value, currency, legs_tuple(legs))
+        self.entries[entry_id] = EntryState(
+            "in-kind", fair_value, currency, legs_tuple(legs), value_date=value_date
+        )
 
     # -- reversal -------------------------------------------------------------------

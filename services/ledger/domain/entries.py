@@ -1,7 +1,8 @@
 """Bookkeeping shared by the aggregates that own journal entries.
 
 An aggregate that records a financial fact keeps, per entry id, what a later
-reversal needs: the kind, amount and legs, and whether it was reversed already.
+reversal needs: the kind, amount, legs and value date, and whether it was reversed
+already.
 """
 
 from __future__ import annotations
@@ -15,7 +16,13 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from ledger.domain import chart
-from ledger.domain.errors import AlreadyReversed, InvalidValue, NotFound, NotReversible
+from ledger.domain.errors import (
+    AlreadyReversed,
+    InvalidValue,
+    NotFound,
+    NotReversible,
+    ReversalBeforeEntry,
+)
 from ledger.domain.money import Leg
 
 # Value dates outside this window are typing mistakes, not payments of this programme.
@@ -47,12 +54,21 @@ class EntryState:
     legs: tuple[Leg, ...]
     reversed_by: str | None = None
     details: dict[str, str] = field(default_factory=dict)
+    # None only for an entry restored from a snapshot taken before entry states kept
+    # their value dates; its recording event still carries the date.
+    value_date: dt.date | None = None
 
     def __deepcopy__(self, memo: dict[int, object]) -> EntryState:
         # Copying cached aggregates is on every command's path: share the immutable
-        # parts (strings, ints, the tuple of frozen legs), copy the mutable ones.
+        # parts (strings, ints, dates, the tuple of frozen legs), copy the mutable ones.
         return EntryState(
-            self.kind, self.amount, self.currency, self.legs, self.reversed_by, dict(self.details)
+            self.kind,
+            self.amount,
+            self.currency,
+            self.legs,
+            self.reversed_by,
+            dict(self.details),
+            self.value_date,
         )
 
 
@@ -66,6 +82,16 @@ def check_reversible(entries: dict[str, EntryState], entry_id: str) -> EntryStat
     if entry.reversed_by is not None:
         raise AlreadyReversed(f"entry {entry_id} was already reversed by {entry.reversed_by}")
     return entry
+
+
+def check_reversal_date(entry_id: str, entry_date: dt.date | None, value_date: dt.date) -> None:
+    """A reversal is dated on or after the entry it reverses: a balance "as of" a day
+    between the two would otherwise show the correction without the mistake."""
+    if entry_date is not None and value_date < entry_date:
+        raise ReversalBeforeEntry(
+            f"the reversal's value date {value_date.isoformat()} lies before the value date "
+            f"{entry_date.isoformat()} of entry {entry_id}; date it on or after that day"
+        )
 
 
 class EntryLocator(Aggregate):
@@ -127,6 +153,11 @@ class EntryOwner(Aggregate):
         # would become a field of every event class the metaclass derives.
         entries: dict[str, EntryState]
 
+    def entry_value_date(self, entry_id: str) -> dt.date | None:
+        """The value date of one of this aggregate's entries, if its state knows it."""
+        entry = self.entries.get(entry_id)
+        return entry.value_date if entry is not None else None
+
     def reverse(
         self,
         *,
@@ -136,14 +167,22 @@ class EntryOwner(Aggregate):
         reason: str,
         actor: str,
         idempotency_key: str,
+        recorded_value_date: dt.date | None = None,
     ) -> EntryState:
-        """Reverse one of this aggregate's entries; returns the entry reversed."""
+        """Reverse one of this aggregate's entries; returns the entry reversed.
+
+        ``recorded_value_date``: the entry's value date as its recording event says, for
+        an entry whose state came from a snapshot older than entry value dates.
+        """
         entry = check_reversible(self.entries, entry_id)
+        check_reversal_date(
+            entry_id, entry.value_date or recorded_value_date, check_value_date(value_date)
+        )
         self._check_reversal(entry)
         self._entry_reversed(
             entry_id=entry_id,
             reversal_entry_id=reversal_entry_id,
-            value_date=check_value_date(value_date),
+            value_date=value_date,
             reason=check_reason(reason),
             legs=chart.reversal(entry.legs),
             actor=actor,
@@ -172,5 +211,5 @@ class EntryOwner(Aggregate):
         entry.reversed_by = reversal_entry_id
         self._apply_reversal(entry)
         self.entries[reversal_entry_id] = EntryState(
-            "reversal", entry.amount, entry.currency, legs_tuple(legs)
+            "reversal", entry.amount, entry.currency, legs_tuple(legs), value_date=value_date
         )

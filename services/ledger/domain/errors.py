@@ -77,6 +77,11 @@ class NotReversible(DomainError):
     title = "Entry cannot be reversed"
 
 
+class ReversalBeforeEntry(DomainError):
+    code = "reversal-before-entry"
+    title = "A reversal is not dated before the entry it reverses"
+
+
 class VersionMismatch(DomainError):
     code = "version-conflict"
     title = "Version conflict"

@@ -91,7 +91,9 @@ class Grant(PendingDisbursements):
         self.disbursed = 0
         self.commitment_entry = entry_id
         self.entries: dict[str, EntryState] = {
-            entry_id: EntryState("commitment", amount, currency, legs_tuple(legs))
+            entry_id: EntryState(
+                "commitment", amount, currency, legs_tuple(legs), value_date=value_date
+            )
         }
         self.pending_reservations: dict[str, Reservation] = {}
 
@@ -162,7 +164,9 @@ class Grant(PendingDisbursements):
         idempotency_key: str,
     ) -> None:
         self.disbursed += amount
-        self.entries[entry_id] = EntryState("disbursement", amount, currency, legs_tuple(legs))
+        self.entries[entry_id] = EntryState(
+            "disbursement", amount, currency, legs_tuple(legs), value_date=value_date
+        )
 
     # -- reduction / cancellation -------------------------------------------------
 
@@ -207,7 +211,9 @@ class Grant(PendingDisbursements):
         idempotency_key: str,
     ) -> None:
         self.committed -= amount
-        self.entries[entry_id] = EntryState("reduction", amount, currency, legs_tuple(legs))
+        self.entries[entry_id] = EntryState(
+            "reduction", amount, currency, legs_tuple(legs), value_date=value_date
+        )
 
     # -- reversal -----------------------------------------------------------------
 

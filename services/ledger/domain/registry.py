@@ -30,6 +30,10 @@ REGION_SLUGS: tuple[str, ...] = (
 )  # fmt: skip
 REGIONS: frozenset[str] = frozenset(REGION_SLUGS)
 SCHOOL_TYPES: frozenset[str] = frozenset({"hub", "small"})
+# Programme figures group entries attributed to no programme under this key: no
+# programme may take the name.
+UNATTRIBUTED = "unattributed"
+RESERVED_PROGRAMME_CODES: frozenset[str] = frozenset({UNATTRIBUTED})
 
 
 def check_code(code: str, what: str = "code") -> str:
@@ -57,6 +61,11 @@ class Programme(Aggregate):
 
     @classmethod
     def register(cls, *, code: str, name: str, actor: str, idempotency_key: str) -> Programme:
+        if code in RESERVED_PROGRAMME_CODES:
+            raise InvalidValue(
+                f"programme code {code!r} is reserved: programme figures use it for entries "
+                "attributed to no programme"
+            )
         return cls(
             code=check_code(code),
             name=check_text(name, "name"),

@@ -25,8 +25,8 @@ def totals_problems(statement: Statement) -> list[Problem]:
                 )
             )
         mine = [d for d in statement.documents if s.account in (d.payer.iik, d.payee.iik)]
-        got_in = sum(d.amount or 0 for d in mine if _direction(d, s.account) == "in")
-        got_out = sum(d.amount or 0 for d in mine if _direction(d, s.account) == "out")
+        got_in = sum(d.amount or 0 for d in mine if direction_of(d, s.account) == "in")
+        got_out = sum(d.amount or 0 for d in mine if direction_of(d, s.account) == "out")
         if got_in != s.received:
             found.append(
                 Problem(
@@ -48,7 +48,7 @@ def totals_problems(statement: Statement) -> list[Problem]:
     return found
 
 
-def _direction(doc: Document, account: str | None) -> str | None:
+def direction_of(doc: Document, account: str | None) -> str | None:
     """In or out of ``account``: as the document says, else by which side the account is."""
     if doc.direction is not None:
         return doc.direction

@@ -134,6 +134,20 @@ class Settings(BaseSettings):
         "closes become visible within it); 0 reads it for every entry.",
     )
 
+    # -- imports of bank statements and payment registers -----------------------------
+    import_max_bytes: int = Field(
+        default=20 * 1024 * 1024, gt=0, description="Largest statement or register accepted."
+    )
+    import_max_rows: int = Field(
+        default=100_000, gt=0, description="Most documents or rows in one imported file."
+    )
+    import_knp_categories: dict[str, str] = Field(
+        default_factory=lambda: {"710": "goods", "780": "services", "119": "other"},
+        description="KNP payment-purpose code -> expenditure category for statement lines paid "
+        'from a school\'s IIK (JSON, e.g. {"710": "equipment"}); a code not listed waits '
+        "for a decision.",
+    )
+
     def approval_policy(self) -> ApprovalPolicy:
         return ApprovalPolicy(
             dict(self.approval_thresholds), dt.timedelta(seconds=self.approval_ttl_seconds)

@@ -42,4 +42,8 @@ def event_refs(payload: dict[str, Any], of_stream: list[Ref]) -> set[Ref]:
         value = payload.get(field)
         if isinstance(value, str) and value:
             found.add((kind, value))
+    # A bank account's events name their holder as a kind and a code.
+    party_kind, party = payload.get("party_kind"), payload.get("party")
+    if party_kind in ("school", "donor") and isinstance(party, str) and party:
+        found.add((party_kind, party))
     return found

@@ -9,11 +9,12 @@ type's sum equals the ledger's net figure (IATI allows negative commitments and
 disbursements for corrections); nothing is omitted, so an auditor can pair each
 reversal with its original through the entry ids in the descriptions.
 
-An entry without a programme (a school's spending, in kind to a school) is placed by
-the read side's one attribution rule (``projections.attribution``), evaluated within
-the export's cut: the programme of the school's grants when they all name one, else
-the "unattributed" activity, so every entry is reported exactly once and each
-activity sums to the programme figures of ``/v1/balances/programmes``.
+An entry without a programme of its own or a named source (a school's spending, in
+kind to a school) is placed by the read side's one attribution rule
+(``projections.attribution``), evaluated within the export's cut: the programme of
+the school's grants when they all name one, else the "unattributed" activity, so
+every entry is reported exactly once and each activity sums to the programme figures
+of ``/v1/balances/programmes``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from xml.sax.saxutils import escape, quoteattr
 from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from ledger.domain.errors import DomainError
-from projections.attribution import UNATTRIBUTED, attributed, school_programmes
+from ledger.domain.registry import UNATTRIBUTED
+from projections.attribution import attributed, school_programmes
 from projections.exports.money import decimal_text
 from projections.exports.source import Snapshot, effective_kind, entry_pages, registry_names
 
@@ -102,9 +104,9 @@ async def _school_programmes(snap: Snapshot) -> dict[str, str]:
 def _activity_where(snap: Snapshot, key: str, mapping: dict[str, str]) -> ColumnElement[bool]:
     e = snap.tables.entries
     if key == UNATTRIBUTED:
-        return and_(
-            e.c.programme.is_(None), or_(e.c.school.is_(None), e.c.school.not_in(list(mapping)))
-        )
+        # Unnamed entries the rule leaves unplaced, and those spent from a grant under none.
+        unplaced = or_(e.c.school.is_(None), e.c.school.not_in(list(mapping)))
+        return or_(e.c.programme == UNATTRIBUTED, and_(e.c.programme.is_(None), unplaced))
     schools = [school for school, programme in mapping.items() if programme == key]
     return or_(e.c.programme == key, and_(e.c.programme.is_(None), e.c.school.in_(schools)))
 

@@ -105,7 +105,7 @@ JOURNAL_CSV_COLUMNS = [
     "position", "entry_id", "value_date", "recorded_at", "kind", "account", "currency",
     "amount_minor", "amount", "actor", "idempotency_key", "grant_id", "donor", "school",
     "programme", "category", "reference", "reverses", "reason", "description",
-    "valuation_basis", "quantities", "requested_by", "approved_by",
+    "valuation_basis", "quantities", "requested_by", "approved_by", "from_grant",
 ]  # fmt: skip
 
 
@@ -148,7 +148,7 @@ def _notes_cells(e: dict[str, Any]) -> list[str]:
     return [
         e["reason"] or "", n["description"] or "", n["valuation_basis"] or "",
         json.dumps(quantities, sort_keys=True, separators=(",", ":")) if quantities else "",
-        n["requested_by"] or "", n["approved_by"] or "",
+        n["requested_by"] or "", n["approved_by"] or "", n["from_grant"] or "",
     ]  # fmt: skip
 
 

@@ -97,8 +97,9 @@ def details(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def notes(entry: dict[str, Any]) -> dict[str, Any]:
-    """What an auditor reads beside the figures: the free text and both people of a
-    four-eyes disbursement (``requested_by`` the maker, ``approved_by`` the checker)."""
+    """What an auditor reads beside the figures: the free text, both people of a
+    four-eyes disbursement (``requested_by`` the maker, ``approved_by`` the checker) and
+    the grant an entry names as where its money came from."""
     d = details(entry)
     return {
         "description": d.get("description") or None,
@@ -106,6 +107,7 @@ def notes(entry: dict[str, Any]) -> dict[str, Any]:
         "quantities": d.get("quantities") or None,
         "requested_by": d.get("requested_by"),
         "approved_by": d.get("approved_by"),
+        "from_grant": d.get("from_grant"),
     }
 
 

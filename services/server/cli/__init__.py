@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from server.cli import audit, db, export, projections, serve, token
+from server.cli import audit, db, export, imports, projections, serve, token
 
 app = typer.Typer(help="Grant ledger for the hub-school programme.", no_args_is_help=True)
 
@@ -39,3 +39,5 @@ app.add_typer(projections.projections_app, name="projections")
 app.add_typer(db.db_app, name="db")
 app.add_typer(audit.audit_app, name="audit")
 app.command("replay")(audit.replay)
+app.command("import")(imports.import_file)
+app.command("reconcile")(imports.reconcile)

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import parse_qs, urlsplit
 
 import typer
 
-from ledger.infrastructure.settings import Settings
 from server.cli.options import DatabaseUrl, settings_for
+
+if TYPE_CHECKING:
+    from ledger.infrastructure.settings import Settings
 
 db_app = typer.Typer(help="Storage: create or check the event store and read models.")
 

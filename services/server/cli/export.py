@@ -7,7 +7,6 @@ the read store, the pending events are applied first, so an export right after
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import sys
 from pathlib import Path
@@ -43,6 +42,8 @@ def run_export(
     out: TextIO,
 ) -> int:  # fmt: skip
     """Write one export to ``out``; returns the log position it reflects."""
+    import asyncio
+
     from projections.exports.routes import PRODUCERS
     from projections.exports.source import snapshot
     from projections.queries import Cut
@@ -51,7 +52,8 @@ def run_export(
 
     settings = settings_for(database_url)
     store = build_read_store(settings)
-    ledger = build_ledger(settings)
+    # Catching up reads the log with the next page read ahead: two connections.
+    ledger = build_ledger(settings, pool_size=2)
     try:
         runner = ProjectionRunner(ledger.event_log, store)
         if runner.leadership.try_acquire():

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ledger.infrastructure.settings import Settings
+if TYPE_CHECKING:
+    # Imported where used: settings pull in pydantic-settings, a tenth of a second a
+    # command like ``ledger replay`` would otherwise pay before doing anything.
+    from ledger.infrastructure.settings import Settings
 
 DatabaseUrl = Annotated[
     str | None,
@@ -28,6 +31,8 @@ def settings_for(database_url: str | None, *, export: bool = False) -> Settings:
     ``export`` also writes it to the environment, so processes started from this one
     (uvicorn's workers) build the same settings.
     """
+    from ledger.infrastructure.settings import Settings
+
     if database_url and export:
         os.environ["LEDGER_DATABASE_URL"] = database_url
     return Settings(database_url=database_url) if database_url else Settings()

@@ -70,7 +70,10 @@ def _with_runner(
 ) -> T:
     from server.bootstrap import follower
 
-    system = follower(settings_for(database_url, export=True))
+    # A replay reads the log one page ahead on one connection (the next batch is applied
+    # meanwhile): two, not the serving pool's ten, each a database process.
+    settings = settings_for(database_url, export=True)
+    system = follower(settings.model_copy(update={"pool_size": 2}))
     try:
         if quiet:  # machine-read output: no progress bar on stdout
             return work(system.runner, None)

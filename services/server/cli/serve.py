@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
 
-from ledger.infrastructure.settings import Settings
-from server.cli import token
 from server.cli.options import DatabaseUrl, settings_for
-from server.http_guard import PROTOCOL
+
+if TYPE_CHECKING:
+    from ledger.infrastructure.settings import Settings
 
 # The app factory uvicorn imports in each worker.
 APP_FACTORY = "server.app:create_served_app"
@@ -29,6 +28,12 @@ def serve(
     ] = True,
 ) -> None:
     """Run the HTTP API."""
+    # Here, not at the top: every other command would pay for importing the server.
+    import uvicorn
+
+    from server.cli import token
+    from server.http_guard import PROTOCOL
+
     os.environ["LEDGER_RUN_PROJECTIONS"] = "true" if projections else "false"
     settings = settings_for(database_url, export=True)
     token.check_keys(settings)

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ledger.api.auth import ROLES, SUBJECT
-from ledger.domain.idempotency import is_system_actor
-from ledger.infrastructure.keys import KeyMaterialError, load_key_material, mint_token
-from ledger.infrastructure.settings import Settings
 from server.cli.options import DatabaseUrl, settings_for
+
+if TYPE_CHECKING:
+    from ledger.infrastructure.settings import Settings
 
 _TTL = re.compile(r"^(\d{1,7})([smhd]?)$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -33,6 +32,8 @@ def parse_ttl(text: str, max_seconds: int = 366 * 86400) -> dt.timedelta:
 
 def check_keys(settings: Settings) -> None:
     """Refuse to serve without key material (production); create the local secret (dev)."""
+    from ledger.infrastructure.keys import KeyMaterialError, load_key_material
+
     try:
         load_key_material(settings, announce=lambda m: typer.echo(m, err=True))
     except KeyMaterialError as e:
@@ -43,7 +44,9 @@ def check_keys(settings: Settings) -> None:
 def token(
     role: Annotated[
         list[str],
-        typer.Option("--role", help=f"Role to grant (repeatable): {', '.join(ROLES)}."),
+        # The roles are named when one is refused: listing them here would import the
+        # API's auth (and the JWT library) for every command's start-up.
+        typer.Option("--role", help="Role to grant (repeatable); an unknown one is refused."),
     ],
     sub: Annotated[str, typer.Option("--sub", help="Subject: who the token is for.")],
     ttl: Annotated[str, typer.Option(help="Lifetime: seconds, or 90m, 8h, 30d.")] = "8h",
@@ -54,6 +57,10 @@ def token(
     Prints only the token, so it can be captured: TOKEN=$(ledger token --role officer --sub
     alice). Use it as `Authorization: Bearer $TOKEN`.
     """
+    from ledger.api.auth import ROLES, SUBJECT
+    from ledger.domain.idempotency import is_system_actor
+    from ledger.infrastructure.keys import KeyMaterialError, load_key_material, mint_token
+
     unknown = sorted(set(role) - set(ROLES))
     if unknown:
         msg = f"unknown role(s) {', '.join(unknown)}; choose from {', '.join(ROLES)}"
