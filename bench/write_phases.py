@@ -1,12 +1,11 @@
-"""The write benchmark's phases: seeding, the two baselines, the in-process ledger and
-the reconciliation of what was acknowledged against what the store recorded."""
+"""The write benchmark's phases: seeding, the in-process ledger and the reconciliation of
+what was acknowledged against what the store recorded (the baselines: write_baselines)."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import os
 import random
+import resource
 import statistics
 import threading
 import time
@@ -14,18 +13,13 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
-from eventsourcing.application import Application
-from eventsourcing.domain import Aggregate, event
-
-from bench.harness.core import Alarms, Figure, LoopResult, loop_figure, percentile_ms, run_threads
-from bench.harness.db import bench_settings, schema_url
+from bench.harness.core import Alarms, Figure, LoopResult, loop_figure, run_threads
+from bench.harness.db import bench_settings
 from bench.harness.server import ACTOR, DONOR
 from ledger.application.app import LedgerApplication
 from ledger.application.unit_of_work import Context
-from ledger.infrastructure.settings import Settings, eventsourcing_env
+from ledger.infrastructure.settings import Settings
 from server.bootstrap import build_ledger
 
 # A commitment far beyond what any run can disburse, so "exceeds the undisbursed
@@ -34,7 +28,6 @@ COMMITMENT = 10**14
 AMOUNT = 10_000  # tiyn per disbursement (100 KZT)
 VALUE_DATE_GRANT = dt.date(2024, 1, 10)
 VALUE_DATE_PAYMENT = dt.date(2024, 2, 1)
-RAW_PAYLOAD_BYTES = 300  # about one serialised ledger event
 
 
 # -- seeding ------------------------------------------------------------------------
@@ -54,11 +47,13 @@ PROJECTIONS_SWITCH = (
 )
 
 
-def seed(app: LedgerApplication, n_schools: int, tag: str) -> dict[str, list[str]]:
+def seed(
+    app: LedgerApplication, n_schools: int, tag: str, extra: dict[str, int] | None = None
+) -> dict[str, list[str]]:
     """Register the donor, then per set ``n_schools`` hub schools with one grant each.
 
-    Returns grant ids per set, plus ``warmup`` (a few grants the warm-ups wear out)
-    and ``hot`` (one grant on a school of its own).
+    Returns grant ids per set, plus ``warmup`` (a few grants the warm-ups wear out),
+    ``hot`` (one grant on a school of its own) and the ``extra`` sets (name: size).
     """
     counter = iter(range(10**9))
     counter_lock = threading.Lock()
@@ -70,6 +65,7 @@ def seed(app: LedgerApplication, n_schools: int, tag: str) -> dict[str, list[str
 
     app.register_donor(ctx(), code=DONOR, name="Benchmark donor")
     sizes = {name: n_schools for name in SPREAD_SETS} | {"warmup": WARMUP_GRANTS, "hot": 1}
+    sizes |= extra or {}
     codes = [(name, f"{name}-{i:04d}") for name, size in sizes.items() for i in range(size)]
 
     def school(item: tuple[str, str]) -> None:
@@ -139,110 +135,6 @@ def wait_until_quiet(app: LedgerApplication, settle: float = 0.6, limit: float =
     return head
 
 
-# -- baseline (a): the bare eventsourcing library -----------------------------------
-
-
-class Tick(Aggregate):
-    """The cheapest aggregate the library can save: no attributes on its event."""
-
-    def __init__(self) -> None:
-        self.ticks = 0
-
-    @event("Ticked")
-    def tick(self) -> None:
-        self.ticks += 1
-
-
-def bare_library(
-    base: str, schema: str, threads: int, warmup: float, duration: float
-) -> tuple[Figure, int]:
-    env = eventsourcing_env(schema_url(base, schema), pool_size=threads)
-    env["POSTGRES_MAX_OVERFLOW"] = "4"
-    app: Application[Any] = Application(env)
-    try:
-
-        def make(_: int) -> Callable[[], None]:
-            aggregate = Tick()
-            app.save(aggregate)
-
-            def op() -> None:
-                aggregate.tick()
-                app.save(aggregate)
-
-            return op
-
-        result, seconds = run_threads(threads, warmup, duration, make)
-        stored = app.recorder.max_notification_id() or 0
-    finally:
-        app.close()
-    figure = loop_figure("bare eventsourcing save", "saves/s", threads, result, seconds)
-    # One Created event per thread, then one event per successful save.
-    figure.detail["stored_events"] = stored
-    figure.detail["expected_events"] = threads + result.ok_total
-    return figure, stored - (threads + result.ok_total)
-
-
-# -- baseline (b): raw asyncpg commits ----------------------------------------------
-
-
-def raw_asyncpg(base: str, schema: str, conns: int, warmup: float, duration: float) -> Figure:
-    return asyncio.run(_raw_asyncpg(base, schema, conns, warmup, duration))
-
-
-async def _raw_asyncpg(
-    base: str, schema: str, conns: int, warmup: float, duration: float
-) -> Figure:
-    table = f'"{schema}".raw_rows'
-    setup = await asyncpg.connect(base)
-    try:
-        await setup.execute(
-            f"CREATE TABLE {table} (id bigserial PRIMARY KEY, payload bytea NOT NULL)"
-        )
-    finally:
-        await setup.close()
-    payload = os.urandom(RAW_PAYLOAD_BYTES)
-    insert = f"INSERT INTO {table} (payload) VALUES ($1)"
-    start = time.perf_counter()
-    measure_from = start + warmup
-    deadline = measure_from + duration
-    latencies: list[float] = []
-    ok_total = 0
-
-    async def worker() -> None:
-        nonlocal ok_total
-        conn = await asyncpg.connect(base)
-        try:
-            # Outside a transaction block each statement commits on its own.
-            while (began := time.perf_counter()) < deadline:
-                await conn.execute(insert, payload)
-                finished = time.perf_counter()
-                ok_total += 1
-                if measure_from <= finished <= deadline:
-                    latencies.append(finished - began)
-        finally:
-            await conn.close()
-
-    await asyncio.gather(*(worker() for _ in range(conns)))
-    check = await asyncpg.connect(base)
-    try:
-        stored = await check.fetchval(f"SELECT count(*) FROM {table}")
-    finally:
-        await check.close()
-    return Figure(
-        name="raw asyncpg INSERT commit",
-        unit="rows/s",
-        rate=len(latencies) / duration,
-        ok=len(latencies),
-        failed=0,
-        seconds=duration,
-        concurrency=conns,
-        p50_ms=percentile_ms(latencies, 50),
-        p99_ms=percentile_ms(latencies, 99),
-        max_ms=max(latencies) * 1000 if latencies else None,
-        detail={"stored_rows": stored, "inserted": ok_total, "payload_bytes": RAW_PAYLOAD_BYTES},
-    )
-
-
 # -- (c) the ledger in-process ------------------------------------------------------
 
 
@@ -273,15 +165,28 @@ def in_process(
 
             return op
 
+        cpu_before = _cpu_seconds()
         result, seconds = run_threads(threads, warmup, duration, make)
-        stats = asdict(app.committer.stats)
+        cpu = _cpu_seconds() - cpu_before
+        committer_stats = getattr(getattr(app, "committer", None), "stats", None)
+        stats = asdict(committer_stats) if committer_stats is not None else {}
     finally:
         app.close()
     figure = loop_figure("ledger in-process disburse", "commands/s", threads, result, seconds)
-    transactions = stats["transactions"]
-    stats["mean_batch"] = round(stats["commands"] / transactions, 2) if transactions else 0.0
+    transactions = stats.get("transactions", 0)
+    if stats:
+        stats["mean_batch"] = round(stats["commands"] / transactions, 2) if transactions else 0.0
     figure.detail["committer"] = stats
+    # This process's CPU (every thread) over the whole loop, warm-up included, per
+    # command completed in it: what one command costs the ledger without HTTP.
+    commands = result.ok_total + sum(result.failures.values())
+    figure.detail["cpu_ms_per_command"] = round(1000 * cpu / commands, 3) if commands else None
     return figure, result
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 @dataclass

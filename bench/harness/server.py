@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 from pydantic import SecretStr
 
-from bench.harness.core import VENV_BIN, log
+from bench.harness.core import ROOT, VENV_BIN, log
 from ledger.infrastructure.keys import load_key_material, mint_token
 from ledger.infrastructure.settings import Settings
 
@@ -38,6 +38,10 @@ def mint(subject: str, roles: list[str], hours: float = 12) -> str:
 TOKEN = mint(ACTOR, ["officer", "auditor"])
 AUTHORIZATION = f"Bearer {TOKEN}"
 BEARER = {"Authorization": AUTHORIZATION}
+
+
+# A scraper's token: /metrics tells how many requests a server is still answering.
+SCRAPER = {"Authorization": f"Bearer {mint('bench-scraper', ['metrics'])}"}
 
 
 def client(timeout: float = 10.0) -> httpx.Client:
@@ -69,6 +73,32 @@ def ledger_server(
     port = free_port()
     command = [str(VENV_BIN / "ledger"), "serve", "--database-url", url]
     command += ["--port", str(port), "--workers", str(workers)]
+    if (extra_env or {}).get("LEDGER_RUN_PROJECTIONS") == "false":
+        # `ledger serve` sets LEDGER_RUN_PROJECTIONS from its own flag, over the environment.
+        command.append("--no-projections")
+    with serving(command, port, logfile, extra_env, ready_path) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def standin_server(workers: int, logfile: Path) -> Iterator[Server]:
+    """The in-memory FastAPI stand-in (bench/standin.py), served as ``ledger serve`` is."""
+    port = free_port()
+    command = [str(VENV_BIN / "python"), "-m", "bench.standin", "--port", str(port)]
+    command += ["--workers", str(workers)]
+    with serving(command, port, logfile, None, f"/v1/donors/{DONOR}") as server:
+        yield server
+
+
+@contextlib.contextmanager
+def serving(
+    command: list[str],
+    port: int,
+    logfile: Path,
+    extra_env: dict[str, str] | None,
+    ready_path: str,
+) -> Iterator[Server]:
+    """Run ``command`` (a server on ``port``) as a process group until the block ends."""
     with logfile.open("wb") as out:
         # Its own session, so the uvicorn supervisor and its workers die as one group.
         proc = subprocess.Popen(
@@ -76,13 +106,15 @@ def ledger_server(
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            cwd=ROOT,
             env={**os.environ, "LEDGER_JWT_SECRET": SECRET, **(extra_env or {})},
         )
     base = f"http://127.0.0.1:{port}"
     try:
         began = time.monotonic()
         wait_ready(proc, base + ready_path, logfile)
-        log(f"ledger serve answering on {base} after {time.monotonic() - began:.1f}s")
+        name = " ".join(a for a in command[1:3] if not a.startswith("-"))
+        log(f"{name} answering on {base} after {time.monotonic() - began:.1f}s")
         yield Server(base, proc.pid)
     finally:
         stop_process_group(proc)
@@ -145,6 +177,34 @@ def projection_lag(http: httpx.Client, base: str) -> tuple[int | None, str | Non
     return (max(lags), None) if lags else (None, "status route has no lag_events")
 
 
+def wait_answered(base: str, limit: float = 120.0, poll: float = 0.25) -> int | None:
+    """Wait until the server answers nothing but this scrape; the last count seen.
+
+    wrk stops with requests in flight and the server still finishes them (a batch can
+    take seconds): a phase's store totals are read only once they are all answered.
+    """
+    deadline = time.monotonic() + limit
+    count: int | None = None
+    with httpx.Client(timeout=10.0, headers=SCRAPER) as http:
+        while time.monotonic() < deadline:
+            try:
+                text = http.get(f"{base}/metrics").text
+            except httpx.HTTPError:
+                return None
+            found = [
+                float(line.split()[-1])
+                for line in text.splitlines()
+                if line.startswith("ledger_http_requests_in_flight")
+            ]
+            if not found:
+                return None
+            count = int(sum(found))
+            if count <= 1:  # this scrape itself
+                return count
+            time.sleep(poll)
+    return count
+
+
 @dataclass
 class CatchUp:
     lag_at_start: int | None
@@ -180,3 +240,48 @@ def wait_projections(base: str, limit: float = 120.0, poll: float = 0.2) -> Catc
                     break
             time.sleep(poll)
     return CatchUp(first, round(time.monotonic() - began, 2), lag, error)
+
+
+# -- what a server process group uses ----------------------------------------------
+
+
+def group_pids(pgid: int) -> list[int]:
+    """The processes of a server's group: uvicorn's supervisor and its workers."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # field 5 of stat: the process group
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+def cpu_seconds(pgid: int) -> float:
+    """User + system CPU time used so far by every process of the group."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in group_pids(pgid):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def rss_mb(pgid: int) -> dict[int, float]:
+    """Resident memory (MB) of each process of the group, by pid."""
+    out = {}
+    for pid in group_pids(pgid):
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                out[pid] = int(line.split()[1]) / 1024
+    return out

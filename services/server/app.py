@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
@@ -25,8 +26,8 @@ from ledger.api.routes import (
 from ledger.application.app import LedgerApplication
 from ledger.application.committer import CommitReport
 from ledger.infrastructure.settings import Settings
-from ledger.observability.logs import RequestLog, configure_logging
-from ledger.observability.middleware import RequestMetrics
+from ledger.observability.logs import configure_logging
+from ledger.observability.middleware import RequestObserver
 from projections import api as projections_api
 from projections import approvals_api, listing_api, reconciliation_api
 from projections.audit import api as audit_api
@@ -44,8 +45,34 @@ from server.deadline import RequestDeadline
 DOCS_ASSETS = "/docs/static"
 
 
+# A served worker's collector thresholds (Python's defaults: 700, 10, 10): a young
+# collection per 10,000 allocations (net of frees), a middle one per 10 young ones, and a
+# full one with every middle one.
+GC_THRESHOLDS = (10_000, 10, 1)
+
+
+def create_served_app() -> FastAPI:
+    """What ``ledger serve`` runs in each worker: the API, with the GC set for serving.
+
+    Everything built at start-up (modules, routes, models, the application) lives as
+    long as the process: frozen, full collections stop walking it (under load each walk
+    took about a third of a second, several times in ten seconds). A request's objects are
+    freed by reference counting, so young collections found little: run fourteen times
+    less often, the collector's share of a loaded worker fell from about a tenth of its
+    CPU to under one per cent. A full collection then walks only what is not frozen, so
+    it runs with every middle one: garbage that outlived its request's young collections
+    is freed as soon as before (with full collections ten times rarer, a worker writing
+    100k events under cross-process conflicts held some 80 MB more). (Not for apps built
+    in tests: an app that is dropped would keep its frozen cycles.)
+    """
+    return create_app(freeze_heap=True)
+
+
 def create_app(
-    settings: Settings | None = None, *, ledger: LedgerApplication | None = None
+    settings: Settings | None = None,
+    *,
+    ledger: LedgerApplication | None = None,
+    freeze_heap: bool = False,
 ) -> FastAPI:
     """Build the API; pass ``ledger`` to share an application (tests, demo loading)."""
     settings = settings or Settings()
@@ -58,6 +85,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         system.start()
+        if freeze_heap:
+            gc.freeze()
+            gc.set_threshold(*GC_THRESHOLDS)
         try:
             yield
         finally:
@@ -78,6 +108,10 @@ def create_app(
         # A trailing slash is another path (a 404 problem), never a redirect that would
         # name the internal host the app sees.
         redirect_slashes=False,
+        # FastAPI's native OpenTelemetry is off: the ledger reports through its own
+        # Prometheus metrics and request log, and the native hook would otherwise look
+        # up the global OTel providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     metrics = system.metrics
     app.state.ledger = system.ledger
@@ -118,8 +152,7 @@ def create_app(
     console.install(app, settings, verifier)  # the console's session, outside the guards
     # Added last, so outermost: they also see refusals made by the body limit.
     app.add_middleware(RequestDeadline, seconds=settings.request_deadline_seconds)
-    app.add_middleware(RequestMetrics, metrics=metrics)
-    app.add_middleware(RequestLog)
+    app.add_middleware(RequestObserver, metrics=metrics)
     return app
 
 
@@ -130,15 +163,13 @@ def _observe(system: System) -> None:
     def observe_commit(report: CommitReport) -> None:
         metrics.commit_batch_size.observe(report.commands)
         metrics.commit_duration.observe(report.seconds)
-        for event_type in report.event_types:
-            metrics.events_appended.labels(event_type).inc()
+        metrics.count_appended(report.event_types)
 
     system.ledger.committer.listeners.append(observe_commit)
     system.on_close.append(lambda: system.ledger.committer.listeners.remove(observe_commit))
 
     def observe_batch(types: list[str]) -> None:
-        for event_type in types:
-            metrics.events_processed.labels("ledger", event_type).inc()
+        metrics.count_processed("ledger", types)
 
     if system.runner is not None:
         system.runner.on_batch.append(observe_batch)

@@ -151,3 +151,26 @@ def test_a_body_without_content_type_is_parsed_strictly(
     )
     assert response.status_code == 400, response.text
     assert ledger.log_head() == head
+
+
+def test_strict_json_hands_its_parse_to_the_route() -> None:
+    # A route that reads the JSON itself takes the middleware's strict parse, not a second one.
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from ledger.api.strict_json import StrictJson, parsed_body
+
+    async def echo(request: Request) -> JSONResponse:
+        body = await request.body()
+        return JSONResponse({"seen": parsed_body(request.scope, body), "bytes": len(body)})
+
+    app = Starlette(routes=[Route("/echo", echo, methods=["POST"])])
+    app.add_middleware(StrictJson)
+    with TestClient(app) as plain:
+        answer = plain.post("/echo", content=b'{"a": [1, {"b": 2}]}')
+        assert answer.json() == {"seen": {"a": [1, {"b": 2}]}, "bytes": 20}
+        refused = plain.post("/echo", content=b'{"a": 1, "a": 2}')
+        assert refused.status_code == 400
+        assert refused.json()["type"].endswith("malformed-json")

@@ -143,6 +143,11 @@ class AccessControl:
             self.metrics.auth_refusals.labels(reason).inc()
 
     async def _verify(self, token: str) -> Principal:
+        # A token seen before is answered from the cache on the loop: only a first
+        # sight that may fetch the provider's keys goes to a worker thread.
+        known = self.verifier.cached(token)
+        if known is not None:
+            return known
         if self.verifier.may_block:
             return await run_in_threadpool(self.verifier.verify, token)
         return self.verifier.verify(token)

@@ -23,6 +23,10 @@ from ledger.api.limits import route_path
 from ledger.api.problems import send_problem
 
 _WITH_BODY = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Where the strictly parsed body is left for the routes, so a route that reads the JSON
+# itself need not parse (or check) it a second time: see ``parsed_body``.
+PARSED = "ledger.json_body"
+_NOTHING = object()
 
 
 class NotStrictJson(ValueError):
@@ -103,7 +107,7 @@ class StrictJson:
             return
         if body:
             try:
-                parse_strict(body)
+                scope[PARSED] = parse_strict(body)
             except NotStrictJson as e:
                 await send_problem(scope, send, 400, "malformed-json", "Malformed JSON", str(e))
                 return
@@ -116,6 +120,16 @@ class StrictJson:
                 return
         whole: Message = {"type": "http.request", "body": body, "more_body": False}
         await self.app(scope, _replay([whole], receive), send)
+
+
+def parsed_body(scope: Scope, body: bytes) -> Any:
+    """The request's JSON body: as StrictJson parsed it, or parsed strictly now.
+
+    Raises NotStrictJson or ValueError as ``parse_strict`` does (only when the
+    middleware did not run, e.g. a route mounted without it).
+    """
+    found = scope.get(PARSED, _NOTHING)
+    return parse_strict(body) if found is _NOTHING else found
 
 
 def _replay(messages: list[Message], receive: Receive) -> Receive:

@@ -6,9 +6,12 @@ template, a command refusal by its reason class, an event by its type.
 
 from __future__ import annotations
 
+import collections
 import os
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import (
     CollectorRegistry,
@@ -137,11 +140,32 @@ class Metrics:
             registry=r,
             multiprocess_mode="livesum",
         )
+        self._appended: dict[str, Any] = {}
+        self._processed: dict[str, dict[str, Any]] = {}
         if not multiprocess_dir():
             # Per-process collectors; prometheus-client cannot aggregate them across
             # worker processes, so they are only exposed by a single-process server.
             ProcessCollector(registry=r)
             PlatformCollector(registry=r)
+
+    def count_appended(self, event_types: Iterable[str]) -> None:
+        """ledger_events_appended_total: one per event, children bound once per type."""
+        self._count(self.events_appended, self._appended, event_types)
+
+    def count_processed(self, projection: str, event_types: Iterable[str]) -> None:
+        """ledger_projection_events_processed_total, children bound once per type."""
+        children = self._processed.setdefault(projection, {})
+        self._count(self.events_processed, children, event_types, projection)
+
+    @staticmethod
+    def _count(
+        metric: Counter, children: dict[str, Any], event_types: Iterable[str], *prefix: str
+    ) -> None:
+        for event_type, n in collections.Counter(event_types).items():
+            child = children.get(event_type)
+            if child is None:
+                child = children[event_type] = metric.labels(*prefix, event_type)
+            child.inc(n)
 
     def exposition(self) -> bytes:
         """The scrape body: this app's registry, or all workers' files in multiprocess mode."""

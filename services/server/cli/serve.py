@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from ledger.infrastructure.settings import Settings
 
 # The app factory uvicorn imports in each worker.
-APP_FACTORY = "server.app:create_app"
+APP_FACTORY = "server.app:create_served_app"
 
 
 def serve(
@@ -54,10 +54,9 @@ def serve(
         workers=workers,
         log_level="warning",
         access_log=False,
-        # h11 with header-size and header/body read bounds (httptools has neither).
+        # httptools with header-size and header/body read bounds (server.http_guard).
         http=PROTOCOL,
         timeout_keep_alive=int(settings.http_keep_alive_seconds),
-        h11_max_incomplete_event_size=2 * settings.http_max_header_bytes,
     )
 
 
