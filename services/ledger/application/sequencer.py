@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import queue
 import random
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -275,8 +276,15 @@ class Sequencer:
             for sub in subs:
                 sub.future.set_exception(answer)
             return False
+        named = None if store_failed else _named_ids(error)
         for sub in subs:
-            sub.careful = True
+            # A store failure may have committed: every command looks for its stored
+            # claim. A version race rolled back: only a command whose claim the store
+            # named (its key used elsewhere) does; another one that collides next time
+            # is named then. On a cross-process race this saves a claim look-up per
+            # command of the round.
+            if named is None or sub.cid in named:
+                sub.careful = True
         if split and failures >= BATCH_ATTEMPTS and len(subs) > 1:
             for sub in subs:
                 self._round([sub])
@@ -358,6 +366,16 @@ class Sequencer:
         self._recent[cid] = None
         if len(self._recent) > self._recent_max:
             del self._recent[next(iter(self._recent))]
+
+
+_UUID = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}", re.I)
+
+
+def _named_ids(error: Exception) -> set[UUID] | None:
+    """The aggregate ids a unique violation names (PostgreSQL says which key), or None
+    when it names none (SQLite does not): then every command is treated as named."""
+    found = {UUID(m) for m in _UUID.findall(str(error))}
+    return found or None
 
 
 def _conflict() -> ConcurrencyConflict:
