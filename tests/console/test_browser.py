@@ -277,6 +277,7 @@ def test_an_officer_previews_a_register_then_imports_it(
     expect(lines).to_have_count(2)
     expect(lines.first).to_contain_text("ready")
     assert imported() == []  # a dry run records nothing
+    screenshot(page, "imports-preview-en")
     page.get_by_role("button", name="Confirm and record").click()
     expect(page.get_by_role("heading", name="Import recorded")).to_be_visible()
     expect(page.locator("table.import-lines tbody tr").first).to_contain_text("recorded")
@@ -294,3 +295,4 @@ def test_the_reconciliation_page_renders_for_a_school(person: Any, served: Serve
     expect(page.get_by_role("heading", name="Balances")).to_be_visible()
     expect(page.locator("table.reconciliation")).to_be_visible()
     expect(page.locator("a[href^='/console/reconciliation.csv?kind=school']")).to_be_visible()
+    screenshot(page, "reconciliation-en")
