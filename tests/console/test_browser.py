@@ -275,12 +275,12 @@ def test_an_officer_previews_a_register_then_imports_it(
     expect(page.get_by_role("heading", name="Preview: nothing recorded yet")).to_be_visible()
     lines = page.locator("table.import-lines tbody tr")
     expect(lines).to_have_count(2)
-    expect(lines.first).to_contain_text("ready")
+    expect(lines.first).to_contain_text("Ready")
     assert imported() == []  # a dry run records nothing
     screenshot(page, "imports-preview-en")
     page.get_by_role("button", name="Confirm and record").click()
     expect(page.get_by_role("heading", name="Import recorded")).to_be_visible()
-    expect(page.locator("table.import-lines tbody tr").first).to_contain_text("recorded")
+    expect(page.locator("table.import-lines tbody tr").first).to_contain_text("Recorded")
     assert len(imported()) == 2
     only_this_origin(officer, served)
 
