@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 
+from server.app import create_app
+from tests.conftest import app_settings
 from tests.console.test_console import csrf_of, sign_in
 from tests.imports.statements import FUND, SCHOOL, SUPPLIER, statement
 from tests.imports.test_import_dry_run import setup_world
@@ -73,3 +75,23 @@ def test_a_viewer_is_offered_neither_imports_nor_reconciliation(client: TestClie
     menu = client.get("/console/").text
     assert "/console/imports" not in menu and "/console/reconciliation" not in menu
     assert client.get("/console/imports").status_code == 403
+
+
+def test_an_upload_larger_than_the_import_limit_is_refused_unread() -> None:
+    app = create_app(app_settings("memory://", import_max_bytes=1000))
+    with TestClient(app) as client:
+        sign_in(client, "olga", ("officer",))
+        client.get("/console/language/en")
+        csrf = csrf_of(client.get("/console/imports").text)
+        # Over the import's limit: the API says so on the imports page.
+        big = {"file": ("big.csv", b"x" * 4000)}
+        answer = client.post("/console/imports", data={"csrf": csrf}, files=big)
+        assert answer.status_code == 413
+        assert "imports are limited to 1000 bytes" in answer.text
+        # Far over it: the gate stops reading.
+        huge = {"file": ("huge.csv", b"x" * 200_000)}
+        answer = client.post("/console/imports", data={"csrf": csrf}, files=huge)
+        assert answer.status_code == 413
+        assert "The file is too large." in answer.text
+        small = client.post("/console/imports", data={"csrf": csrf}, files={"file": ("a", b"")})
+        assert small.status_code == 422 and "Choose a file to import." in small.text
