@@ -9,6 +9,7 @@ import pytest
 
 from tests.console.conftest import IN_CI, Person, Served, screenshot
 from tests.console.seed import HUB, HUB_NAME, OTHER_HUB
+from tests.imports.registers import expenditure_rows, register_csv
 
 try:
     from playwright.sync_api import expect
@@ -252,3 +253,46 @@ def test_the_keyboard_reaches_the_menu_and_a_search(person: Any, served: Served)
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r".*q=talgar.*"))
     assert page.get_by_role("link", name="Талгарская опорная школа").count() == 1
+
+
+def test_an_officer_previews_a_register_then_imports_it(
+    person: Any, served: Served, tmp_path: Any
+) -> None:
+    rows = expenditure_rows(2, school=HUB, seed=11)
+    register = tmp_path / "register.csv"
+    register.write_bytes(register_csv("expenditures", rows))
+    references = {r["reference"] for r in rows}
+
+    def imported() -> list[dict[str, Any]]:
+        return [e for e in entries(served, school=HUB) if e["reference"] in references]
+
+    officer = person("importer", ("officer",))
+    page = officer.page
+    page.get_by_role("link", name="Imports", exact=True).click()
+    expect(page.locator("a[href='/console/imports/templates/expenditures.xlsx']")).to_be_visible()
+    page.get_by_label("File", exact=True).set_input_files(str(register))
+    page.get_by_role("button", name="Preview").click()
+    expect(page.get_by_role("heading", name="Preview: nothing recorded yet")).to_be_visible()
+    lines = page.locator("table.import-lines tbody tr")
+    expect(lines).to_have_count(2)
+    expect(lines.first).to_contain_text("Ready")
+    assert imported() == []  # a dry run records nothing
+    screenshot(page, "imports-preview-en")
+    page.get_by_role("button", name="Confirm and record").click()
+    expect(page.get_by_role("heading", name="Import recorded")).to_be_visible()
+    expect(page.locator("table.import-lines tbody tr").first).to_contain_text("Recorded")
+    assert len(imported()) == 2
+    only_this_origin(officer, served)
+
+
+def test_the_reconciliation_page_renders_for_a_school(person: Any, served: Served) -> None:
+    page = person("reconciler", ("officer",)).page
+    page.get_by_role("link", name="Reconciliation", exact=True).click()
+    page.get_by_label("Code").fill(HUB)
+    page.get_by_label("From").fill("2025-01-01")
+    page.get_by_label("To").fill("2025-03-31")
+    page.get_by_role("button", name="Reconcile").click()
+    expect(page.get_by_role("heading", name="Balances")).to_be_visible()
+    expect(page.locator("table.reconciliation")).to_be_visible()
+    expect(page.locator("a[href^='/console/reconciliation.csv?kind=school']")).to_be_visible()
+    screenshot(page, "reconciliation-en")

@@ -143,6 +143,13 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/console/audit"): AUDIT,
     ("POST", "/console/audit/verify"): AUDIT,
     ("GET", "/console/exports/{name}"): AUDIT,
+    ("GET", "/console/imports"): RECORD,
+    ("GET", "/console/imports/templates/{template}"): RECORD,
+    ("POST", "/console/imports"): RECORD,
+    ("POST", "/console/imports/confirm"): RECORD,
+    ("GET", "/console/reconciliation"): READ_DETAIL,
+    ("GET", "/console/reconciliation.{ext}"): READ_DETAIL,
+    ("POST", "/console/reconciliation/explanations"): RECORD,
 }
 
 

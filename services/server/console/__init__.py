@@ -19,9 +19,11 @@ from server.console import (
     approvals,
     audit,
     grants,
+    imports,
     journal,
     oidc,
     overview,
+    reconciliation,
     record,
     schools,
     signin,
@@ -41,6 +43,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     schools.router,
     grants.router,
     record.router,
+    imports.router,
+    reconciliation.router,
     approvals.router,
     journal.router,
     audit.router,
@@ -67,6 +71,7 @@ def install(app: FastAPI, settings: Settings, verifier: TokenVerifier) -> None:
     app.add_middleware(
         ConsoleGate,
         max_body_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.import_max_bytes,
         error_page=error_page,
         secure=settings.env == "production",
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 from fastapi import Request
@@ -121,7 +122,7 @@ class Api:
             raise ApiRefused(Problem.of(response))
         return response.json()
 
-    def download(self, path: str, filename: str) -> Response:
+    def download(self, path: str, filename: str, params: dict[str, str] | None = None) -> Response:
         """A read streamed through as it is produced (an export), as an attachment.
 
         The request is handed to the app again under the API's path, so the export's own
@@ -136,7 +137,7 @@ class Api:
             method="GET",
             path=path,
             raw_path=path.encode(),
-            query_string=b"",
+            query_string=urlencode(params or {}).encode(),
             headers=[
                 (b"authorization", self._auth.encode("latin-1")),
                 (b"accept", b"*/*"),
@@ -153,13 +154,26 @@ class Api:
                 return None
             raise
 
+    async def upload(
+        self, path: str, params: dict[str, Any], file: tuple[str, bytes], key: str | None = None
+    ) -> Answer:
+        """A file sent as the API's multipart upload; its answer, whatever it is."""
+        headers = {"idempotency-key": key} if key else {}
+        async with self._client() as client:
+            response = await client.post(path, params=params, files={"file": file}, headers=headers)
+        return _answer(response)
+
     async def post(self, path: str, body: dict[str, Any], key: str | None = None) -> Answer:
         """A recording request; its answer whether it was recorded or refused."""
         headers = {"idempotency-key": key} if key else {}
         async with self._client() as client:
             response = await client.post(path, json=body, headers=headers)
-        try:
-            payload = response.json()
-        except ValueError:
-            payload = None
-        return Answer(response.status_code, payload, response.headers)
+        return _answer(response)
+
+
+def _answer(response: httpx.Response) -> Answer:
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = None
+    return Answer(response.status_code, payload, response.headers)

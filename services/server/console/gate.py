@@ -16,13 +16,17 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
-from starlette.requests import cookie_parser
+from starlette.exceptions import HTTPException
+from starlette.requests import Request, cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.console.i18n import N_
 from server.console.session import CSRF_FIELD, PREFIX, SESSION_COOKIE, csrf_ok
 
 FORM = b"application/x-www-form-urlencoded"
+MULTIPART = b"multipart/form-data"
+# Set on an upload's scope: its fields (text) and files (name, bytes), read by the route.
+UPLOAD = "console.upload"
 _BODY_HEADERS = (b"content-type", b"content-length")
 # Set on a form post's scope: whether its CSRF token matched the browser's cookie.
 CSRF_CHECKED = "console.csrf"
@@ -66,10 +70,17 @@ def form_fields(body: bytes) -> dict[str, Any]:
 
 class ConsoleGate:
     def __init__(
-        self, app: ASGIApp, *, max_body_bytes: int, error_page: ErrorPage, secure: bool
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        max_upload_bytes: int,
+        error_page: ErrorPage,
+        secure: bool,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.max_upload_bytes = max_upload_bytes
         self.error_page = error_page
         self.secure = secure
 
@@ -88,7 +99,22 @@ class ConsoleGate:
         browser = bool(token) or b"text/html" in (_header(scope, b"accept") or b"")
         send = _with_security_headers(send)
         content_type = (_header(scope, b"content-type") or b"").split(b";")[0].strip().lower()
-        if scope["method"] == "POST" and (content_type == FORM or token):
+        if scope["method"] == "POST" and content_type == MULTIPART and token:
+            # An upload: read whole (to its own limit), CSRF checked, then kept on the scope
+            # for the route; the API's guards see an empty JSON object, not the file.
+            upload = await self._upload(scope, receive)
+            if upload is None:
+                too_large = N_("The file is too large.")
+                await self._page(scope, cookies, send, 413, N_("Too large"), too_large)
+                return
+            sent = upload["fields"].pop(CSRF_FIELD, None)
+            if not csrf_ok(cookies, sent):
+                await self._refuse_csrf(scope, cookies, send)
+                return
+            scope[CSRF_CHECKED] = True
+            scope[UPLOAD] = upload
+            receive = self._as_json(scope, b"{}", receive)
+        elif scope["method"] == "POST" and (content_type == FORM or token):
             if content_type != FORM:
                 # With a session, only the console's own forms are accepted.
                 not_form = N_("Send the page's form.")
@@ -103,25 +129,54 @@ class ConsoleGate:
             sent = fields.pop(CSRF_FIELD, None)
             valid = csrf_ok(cookies, sent if isinstance(sent, str) else None)
             if token and not valid:
-                await self._page(
-                    scope, cookies, send, 403, N_("Form refused"),
-                    N_("The form's security token is missing or out of date. Reload the page "
-                       "and send it again."),
-                )  # fmt: skip
+                await self._refuse_csrf(scope, cookies, send)
                 return
             # Sign-in (before any session) checks this itself, against its nonce cookie.
             scope[CSRF_CHECKED] = valid
-            data = json.dumps(fields).encode()
-            kept = [(k, v) for k, v in scope["headers"] if k not in _BODY_HEADERS]
-            scope["headers"] = [
-                *kept,
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(data)).encode()),
-            ]
-            receive = _replay(data, receive)
+            receive = self._as_json(scope, json.dumps(fields).encode(), receive)
         await self.app(scope, receive, self._readable(scope, cookies, send) if browser else send)
 
-    async def _body(self, receive: Receive) -> bytes | None:
+    @staticmethod
+    def _as_json(scope: Scope, data: bytes, receive: Receive) -> Receive:
+        kept = [(k, v) for k, v in scope["headers"] if k not in _BODY_HEADERS]
+        scope["headers"] = [
+            *kept,
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(data)).encode()),
+        ]
+        return _replay(data, receive)
+
+    async def _refuse_csrf(self, scope: Scope, cookies: dict[str, str], send: Send) -> None:
+        await self._page(
+            scope, cookies, send, 403, N_("Form refused"),
+            N_("The form's security token is missing or out of date. Reload the page "
+               "and send it again."),
+        )  # fmt: skip
+
+    async def _upload(self, scope: Scope, receive: Receive) -> dict[str, Any] | None:
+        """A multipart form's text fields and files; None when larger than the limit.
+
+        A file kept in a hidden field (base64) counts: the limit allows its inflation."""
+        limit = self.max_upload_bytes * 4 // 3 + 64 * 1024
+        body = await self._body(receive, limit)
+        if body is None:
+            return None
+        request = Request(scope, _replay(body, receive))
+        fields: dict[str, str] = {}
+        files: dict[str, tuple[str, bytes]] = {}
+        try:
+            async with request.form(max_files=2, max_fields=50, max_part_size=limit) as form:
+                for name, value in form.multi_items():
+                    if isinstance(value, str):
+                        fields.setdefault(name, value)
+                    elif name not in files:
+                        files[name] = (value.filename or "upload", await value.read())
+        except HTTPException:
+            fields, files = {}, {}
+        return {"fields": fields, "files": files}
+
+    async def _body(self, receive: Receive, limit: int | None = None) -> bytes | None:
+        limit = self.max_body_bytes if limit is None else limit
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -130,7 +185,7 @@ class ConsoleGate:
                 return b"".join(chunks)
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body_bytes:
+            if size > limit:
                 return None
             chunks.append(chunk)
             if not message.get("more_body", False):

@@ -26,6 +26,8 @@ MENU = (
     (f"{PREFIX}/schools", N_("Schools")),
     (f"{PREFIX}/grants", N_("Grants")),
     (f"{PREFIX}/record", N_("Record")),
+    (f"{PREFIX}/imports", N_("Imports")),
+    (f"{PREFIX}/reconciliation", N_("Reconciliation")),
     (f"{PREFIX}/approvals", N_("Approvals")),
     (f"{PREFIX}/journal", N_("Journal")),
     (f"{PREFIX}/audit", N_("Audit")),
