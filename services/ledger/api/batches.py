@@ -29,7 +29,6 @@ from ledger.api.problems import ApiProblem, problem_body, problem_for
 from ledger.api.recording import PARAM_PATTERNS, PARAMS, Recording, match
 from ledger.application.app import LedgerApplication
 from ledger.application.command import Command
-from ledger.application.committer import CommitNotStarted, CommitOutcomeUnknown
 from ledger.application.sequencer import NotRecorded
 from ledger.application.unit_of_work import Context, Recorded
 from ledger.domain.idempotency import KEY_PATTERN
@@ -182,24 +181,18 @@ def _submit(
     return list(zip(ready, futures, strict=True))
 
 
-def _settle(prepared: _Item, future: Future[Recorded], wait: float) -> BatchItemResult:
-    # A command the sequencer never took up is cancelled: it will never be recorded.
-    if future.cancelled() or (not future.done() and future.cancel()):
-        error: BaseException = CommitNotStarted(
-            f"the ledger did not start the commit within {wait:g}s"
-        )
-        return _refused(prepared, error)
-    if not future.done():
-        error = CommitOutcomeUnknown(
-            f"the commit did not finish within {wait:g}s and may still be recorded"
-        )
-        return _refused(prepared, error)
+def _settle(
+    ledger: LedgerApplication, prepared: _Item, future: Future[Recorded]
+) -> BatchItemResult:
+    # The same settling a single request gets: a command never taken up is cancelled
+    # (not started), one still running may land (outcome unknown).
     try:
-        return _answered(prepared, future.result())
+        recorded = ledger.settle(future, timeout=0, waited=ledger.commit_wait_seconds)
     except NotRecorded as e:
         return _not_recorded(prepared, e.refused_index)
     except BaseException as e:
         return _refused(prepared, e)
+    return _answered(prepared, recorded)
 
 
 def _prepared(caller: Principal, request: BatchRequest) -> list[_Item]:
@@ -252,7 +245,7 @@ def execute(ledger: LedgerApplication, caller: Principal, request: BatchRequest)
     for prepared, future in submitted:
         with contextlib.suppress(BaseException):  # settled below, with its problem
             future.result(timeout=max(0.0, deadline - time.monotonic()))
-        prepared.answer = _settle(prepared, future, ledger.commit_wait_seconds)
+        prepared.answer = _settle(ledger, prepared, future)
     return _result(request, items)
 
 
@@ -271,5 +264,5 @@ async def execute_async(
             elif not w.cancelled():
                 w.exception()  # retrieved, so asyncio does not log it as never retrieved
     for prepared, future in submitted:
-        prepared.answer = _settle(prepared, future, ledger.commit_wait_seconds)
+        prepared.answer = _settle(ledger, prepared, future)
     return _result(request, items)
